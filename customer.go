@@ -1,0 +1,101 @@
+package till
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Customer is a merchant's customer, who owns saved payment methods.
+type Customer struct {
+	ID                     string
+	AccountID              string
+	Livemode               bool
+	Email                  string
+	Name                   string
+	Phone                  string
+	Address                Address
+	TaxIDs                 []TaxID
+	Locale                 string
+	Metadata               Metadata
+	DefaultPaymentMethodID string
+	// ExternalID is the merchant's own id for this customer (the Commet
+	// dialect's externalId); empty when unset.
+	ExternalID string
+	Deleted    bool
+	Version    int64
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// TaxID is a customer's tax identification number, e.g. {eu_vat, DE123456789}.
+type TaxID struct {
+	Type  string `json:"type"`
+	Value string `json:"value"`
+}
+
+// Tax ID types accepted on customers.
+var TaxIDTypes = map[string]bool{
+	"eu_vat": true, "gb_vat": true, "ch_vat": true, "no_vat": true, "au_abn": true,
+	"nz_gst": true, "sg_gst": true, "ca_gst_hst": true, "in_gst": true, "za_vat": true,
+	"jp_cn": true, "is_vat": true, "us_ein": true,
+}
+
+// PaymentMethod is a saved card: a recurring token that can be charged
+// off-session any number of times. The PAN is held only sealed.
+type PaymentMethod struct {
+	ID         string
+	AccountID  string
+	Livemode   bool
+	CustomerID string
+	Type       string // "card"
+	Card       CardDetails
+	// Provider is the processor that can charge this method: "simulator"
+	// for cards vaulted by Till, "stripe" for a Stripe PaymentMethod.
+	Provider string
+	// ProviderRef is the processor's own reference (Stripe's pm_…) when the
+	// card data lives with the processor, not in Till.
+	ProviderRef string
+	// SealedPAN is the card number encrypted under DataKeyID; nil once the
+	// method is detached (its card data destroyed) or for provider methods.
+	SealedPAN  []byte
+	DataKeyID  string
+	CreatedAt  time.Time
+	DetachedAt *time.Time
+}
+
+// CardDetails are the displayable facts of a card: never the number or CVC.
+type CardDetails struct {
+	Brand       string `json:"brand"`
+	Last4       string `json:"last4"`
+	ExpMonth    int    `json:"expMonth"`
+	ExpYear     int    `json:"expYear"`
+	Fingerprint string `json:"fingerprint"`
+	Country     string `json:"country,omitempty"`
+	HolderName  string `json:"holderName,omitempty"`
+}
+
+// Card is cardholder data in the clear, alive only in memory between the
+// request (or the vault) and the processor. Its String, GoString and LogValue
+// methods redact the number and CVC, so it cannot leak through fmt or slog.
+type Card struct {
+	Number     string
+	ExpMonth   int
+	ExpYear    int
+	CVC        string
+	HolderName string
+}
+
+// String redacts the card.
+func (c Card) String() string {
+	last4 := ""
+	if len(c.Number) >= 4 {
+		last4 = c.Number[len(c.Number)-4:]
+	}
+	return "card(****" + last4 + ")"
+}
+
+// GoString redacts the card.
+func (c Card) GoString() string { return c.String() }
+
+// LogValue redacts the card in structured logs.
+func (c Card) LogValue() slog.Value { return slog.StringValue(c.String()) }

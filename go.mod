@@ -1,0 +1,3 @@
+module github.com/tillpay/till
+
+go 1.26.8

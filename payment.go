@@ -1,0 +1,243 @@
+package till
+
+import "time"
+
+// PaymentKind says how a payment came to be.
+type PaymentKind string
+
+// Payment kinds.
+const (
+	KindCharge PaymentKind = "charge" // off-session charge of a saved method
+	KindLink   PaymentKind = "link"   // hosted payment link paid by the payer
+)
+
+// Payment is one charge or payment link and everything that happened to it.
+// Amounts are in minor units of Currency. For exclusive tax the charged
+// amount is AmountSubtotal; for inclusive tax it is AmountTotal.
+type Payment struct {
+	ID              string
+	AccountID       string
+	Livemode        bool
+	CustomerID      string
+	PaymentMethodID string
+	Kind            PaymentKind
+	Status          Status
+	Provider        string
+	Currency        string
+	AmountSubtotal  int64
+	TaxAmount       int64
+	AmountTotal     int64
+	AmountCaptured  int64
+	AmountRefunded  int64
+	Description     string
+	Metadata        Metadata
+	TaxBehavior     TaxBehavior
+	TaxCountry      string
+	TaxBreakdown    []TaxLine
+	LineItems       []LineItem
+	InvoiceID       string
+	Receipt         *Receipt
+	URL             string
+	LinkToken       string
+	ExpiresAt       *time.Time
+	ScheduledAt     *time.Time
+	Capture         bool // false places a hold (authorize only)
+	Active          bool // a scheduled charge that is inactive does not run
+	Failure         *Failure
+	NextAction      *NextAction
+	Attempts        []Attempt
+	StatusHistory   []StatusChange
+	// Version rises with every change (the events' objectVersion).
+	Version   int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// LastAttempt returns the newest attempt, or nil.
+func (p *Payment) LastAttempt() *Attempt {
+	if len(p.Attempts) == 0 {
+		return nil
+	}
+	return &p.Attempts[len(p.Attempts)-1]
+}
+
+// Attempt returns the attempt with the given id, or nil.
+func (p *Payment) Attempt(id string) *Attempt {
+	for i := range p.Attempts {
+		if p.Attempts[i].ID == id {
+			return &p.Attempts[i]
+		}
+	}
+	return nil
+}
+
+// TaxLine is one row of a payment's tax breakdown: what was taxed where, at
+// which rate and why.
+type TaxLine struct {
+	Country       string `json:"country"`
+	Region        string `json:"region,omitempty"`
+	Rate          Rate   `json:"-"`
+	TaxableAmount int64  `json:"taxableAmount"`
+	TaxAmount     int64  `json:"taxAmount"`
+	Reason        string `json:"reason"`
+	Name          string `json:"name,omitempty"`
+}
+
+// Tax reasons recorded on breakdown lines and invoices.
+const (
+	TaxReasonDomestic      = "domestic"
+	TaxReasonEUOSS         = "eu_oss"
+	TaxReasonRegistered    = "registered"
+	TaxReasonReverseCharge = "reverse_charge"
+	TaxReasonNotCollecting = "not_collecting"
+	TaxReasonCustom        = "custom_rate"
+	TaxReasonExempt        = "exempt"
+)
+
+// LineItem itemizes a charge. Amount is Quantity × UnitAmount, in the same
+// terms (net or gross) as the payment's amount; the tax engine fills
+// TaxAmount and Taxable.
+type LineItem struct {
+	Description string `json:"description"`
+	Quantity    int64  `json:"quantity"`
+	UnitAmount  int64  `json:"unitAmount"`
+	Amount      int64  `json:"amount"`
+	TaxCode     string `json:"taxCode,omitempty"`
+	Taxable     int64  `json:"taxableAmount"`
+	TaxAmount   int64  `json:"taxAmount"`
+	Rate        Rate   `json:"-"`
+}
+
+// Receipt tracks the receipt email of a payment.
+type Receipt struct {
+	Email  string     `json:"email"`
+	Status string     `json:"status"` // pending | sent | failed
+	SentAt *time.Time `json:"sentAt"`
+}
+
+// Receipt statuses.
+const (
+	ReceiptPending = "pending"
+	ReceiptSent    = "sent"
+	ReceiptFailed  = "failed"
+)
+
+// Failure explains why a payment failed.
+type Failure struct {
+	Code        string `json:"code"`
+	DeclineCode string `json:"declineCode"`
+	Message     string `json:"message"`
+}
+
+// NextAction is what the payer must do for a requires_action payment.
+type NextAction struct {
+	Type string `json:"type"` // "authenticate"
+	URL  string `json:"url"`
+}
+
+// AttemptKind says what an attempt asked of the processor.
+type AttemptKind string
+
+// Attempt kinds.
+const (
+	AttemptCharge  AttemptKind = "charge"
+	AttemptCapture AttemptKind = "capture"
+	AttemptRelease AttemptKind = "release"
+	AttemptRefund  AttemptKind = "refund"
+)
+
+// Attempt outcomes.
+const (
+	OutcomeProcessing     = "processing" // sent; outcome not yet known
+	OutcomeSucceeded      = "succeeded"
+	OutcomeAuthorized     = "authorized"
+	OutcomeFailed         = "failed"
+	OutcomeRequiresAction = "requires_action"
+)
+
+// Attempt is one call to the processor for a payment. Reference is the
+// idempotent reference the processor sees: it is derived from the attempt id
+// and committed before the call, so a retry after a crash reuses it and can
+// never charge twice.
+type Attempt struct {
+	ID          string      `json:"id"`
+	Kind        AttemptKind `json:"kind"`
+	At          time.Time   `json:"at"`
+	Provider    string      `json:"provider"`
+	Amount      int64       `json:"amount"`
+	Outcome     string      `json:"outcome"`
+	Code        string      `json:"code"`
+	DeclineCode string      `json:"declineCode"`
+	Message     string      `json:"message"`
+	ProviderRef string      `json:"providerRef"`
+	Reference   string      `json:"reference"`
+	SettledAt   *time.Time  `json:"settledAt,omitempty"`
+}
+
+// Event is something that happened to an object, delivered to webhooks.
+// Data is the object's JSON rendering at the time of the event.
+type Event struct {
+	ID            string
+	AccountID     string
+	Livemode      bool
+	Type          string
+	ObjectID      string
+	ObjectVersion int64
+	Data          []byte // JSON of the object
+	CreatedAt     time.Time
+}
+
+// IdempotencyState is where an idempotent request is.
+type IdempotencyState string
+
+// Idempotency states.
+const (
+	IdemInProgress IdempotencyState = "in_progress"
+	IdemDone       IdempotencyState = "done"
+)
+
+// IdempotencyRecord remembers a request made with an Idempotency-Key, scoped
+// to account, mode and key, so that a repeat returns the first response byte
+// for byte. A multi-step request (one that calls a processor) is first stored
+// in progress under a lease; ResourceID names the object it works on, so
+// that a retry after a crash can finish it instead of starting again.
+type IdempotencyRecord struct {
+	AccountID    string
+	Livemode     bool
+	Key          string
+	Method       string
+	Path         string
+	RequestHash  []byte
+	State        IdempotencyState
+	LeaseOwner   string
+	LeaseUntil   time.Time
+	ResourceID   string
+	StatusCode   int
+	ResponseBody []byte
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Task is one unit of background work (settle a pending attempt, reconcile an
+// unsettled one, run a scheduled charge, send a receipt, deliver a webhook…).
+// Workers claim due tasks under a lease; a task whose worker dies is claimed
+// again when the lease runs out.
+type Task struct {
+	ID         string
+	Kind       string
+	AccountID  string
+	Livemode   bool
+	Ref        string // the object the task works on, e.g. a payment id
+	Ref2       string // a second reference, e.g. an attempt id
+	RunAt      time.Time
+	Attempts   int
+	LeaseOwner string
+	LeaseUntil time.Time
+	LastError  string
+	CreatedAt  time.Time
+}
+
+// Task kinds.
+const (
+	TaskReconcileAttempt = "attempt.reconcile"
+)

@@ -1,0 +1,175 @@
+package till
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Store is Till's durable state. All access goes through units of work: View
+// runs fn against a consistent snapshot; Update runs fn in one read-write
+// transaction that commits entirely or not at all.
+//
+// An adapter may run several concurrent Update functions inside one database
+// transaction (group commit), each under its own savepoint, and may run a
+// function again when the database asks for a retry. A function passed to
+// Update must therefore touch nothing outside the Tx it is given (no network
+// calls, no shared in-memory state) and return quickly; side effects belong
+// after Update returns or in the outbox.
+type Store interface {
+	View(ctx context.Context, fn func(tx Tx) error) error
+	Update(ctx context.Context, fn func(tx Tx) error) error
+	Close() error
+}
+
+// ErrDuplicate is returned (wrapped) by a Create method when the object's
+// unique key is taken.
+var ErrDuplicate = errors.New("till: duplicate key")
+
+// ErrStale is returned (wrapped) by an Update method whose object changed
+// since it was read. Store.Update runs the function again when it returns an
+// error wrapping ErrStale, a bounded number of times.
+var ErrStale = errors.New("till: object changed concurrently")
+
+// Scope is the tenant of an object: one account in one mode. Every read of a
+// merchant's object is scoped; an object of another scope is not found.
+type Scope struct {
+	AccountID string
+	Livemode  bool
+}
+
+// Page asks for one page of a newest-first list.
+type Page struct {
+	Limit         int    // 1–100
+	StartingAfter string // id of the last object of the previous page
+}
+
+// CustomerFilter narrows a customer list.
+type CustomerFilter struct {
+	Page
+	Email       string
+	CreatedFrom *time.Time
+	CreatedTo   *time.Time
+}
+
+// PaymentFilter narrows a payment list.
+type PaymentFilter struct {
+	Page
+	CustomerID  string
+	Status      Status
+	Kind        PaymentKind
+	CreatedFrom *time.Time
+	CreatedTo   *time.Time
+}
+
+// ClaimRequest asks for up to Limit due tasks of the given kinds (all kinds
+// when empty), leased to Owner until Now+Lease.
+type ClaimRequest struct {
+	Kinds []string
+	Now   time.Time
+	Limit int
+	Owner string
+	Lease time.Duration
+}
+
+// ProcessorRecord is a processor's own durable record of one operation, kept
+// by the simulator the way an external processor would keep it: apart from
+// Till's payments, keyed by the idempotent reference.
+type ProcessorRecord struct {
+	Reference   string
+	Kind        AttemptKind
+	AccountID   string
+	Livemode    bool
+	ParentRef   string // the charge a capture, release or refund belongs to
+	ProviderRef string
+	Amount      int64
+	Currency    string
+	Outcome     ProcessorOutcome
+	DeclineCode string
+	Message     string
+	Last4       string
+	Fingerprint string
+	// SettleAt is when a pending operation settles; FinalOutcome and
+	// FinalDecline are what it settles to.
+	SettleAt     *time.Time
+	FinalOutcome ProcessorOutcome
+	FinalDecline string
+	// DisputeAt is when a chargeback arrives for this charge.
+	DisputeAt *time.Time
+	CreatedAt time.Time
+}
+
+// Tx is one unit of work on the Store. Methods that fetch one object return an
+// error with code resource_missing when it does not exist in the scope.
+type Tx interface {
+	// Accounts, keys and vault keys.
+	CreateAccount(ctx context.Context, a *Account) error
+	Account(ctx context.Context, id string) (*Account, error)
+	UpdateAccount(ctx context.Context, a *Account) error
+	CountAccounts(ctx context.Context) (int, error)
+	CreateAPIKey(ctx context.Context, k *APIKey) error
+	APIKey(ctx context.Context, id string) (*APIKey, error)
+	APIKeyByHash(ctx context.Context, hash []byte) (*APIKey, error)
+	UpdateAPIKey(ctx context.Context, k *APIKey) error
+	CreateDataKey(ctx context.Context, k *DataKey) error
+	DataKeys(ctx context.Context) ([]*DataKey, error)
+	UpdateDataKey(ctx context.Context, k *DataKey) error
+
+	// Customers and payment methods.
+	CreateCustomer(ctx context.Context, c *Customer) error
+	Customer(ctx context.Context, s Scope, id string) (*Customer, error)
+	// UpdateCustomer stores c if its stored Version is fromVersion, and
+	// returns an error wrapping ErrStale otherwise.
+	UpdateCustomer(ctx context.Context, c *Customer, fromVersion int64) error
+	ListCustomers(ctx context.Context, s Scope, f CustomerFilter) ([]*Customer, bool, error)
+	CreatePaymentMethod(ctx context.Context, pm *PaymentMethod) error
+	PaymentMethod(ctx context.Context, s Scope, id string) (*PaymentMethod, error)
+	UpdatePaymentMethod(ctx context.Context, pm *PaymentMethod) error
+	// ListPaymentMethods returns the customer's attached methods, newest first.
+	ListPaymentMethods(ctx context.Context, s Scope, customerID string) ([]*PaymentMethod, error)
+
+	// Payments.
+	CreatePayment(ctx context.Context, p *Payment) error
+	Payment(ctx context.Context, s Scope, id string) (*Payment, error)
+	PaymentByLinkToken(ctx context.Context, token string) (*Payment, error)
+	// UpdatePayment stores p if its stored Version is fromVersion, and
+	// returns an error wrapping ErrStale otherwise.
+	UpdatePayment(ctx context.Context, p *Payment, fromVersion int64) error
+	ListPayments(ctx context.Context, s Scope, f PaymentFilter) ([]*Payment, bool, error)
+
+	// Idempotency records. CreateIdempotencyRecord returns an error wrapping
+	// ErrDuplicate when the key is taken.
+	IdempotencyRecord(ctx context.Context, s Scope, key string) (*IdempotencyRecord, error)
+	CreateIdempotencyRecord(ctx context.Context, r *IdempotencyRecord) error
+	UpdateIdempotencyRecord(ctx context.Context, r *IdempotencyRecord) error
+	DeleteIdempotencyRecords(ctx context.Context, before time.Time) (int, error)
+
+	// Events (the outbox of webhook deliveries).
+	CreateEvent(ctx context.Context, e *Event) error
+
+	// Tasks: background work claimed under leases.
+	CreateTask(ctx context.Context, t *Task) error
+	// ClaimTasks leases due tasks whose lease is free or expired.
+	ClaimTasks(ctx context.Context, r ClaimRequest) ([]*Task, error)
+	// DeleteTask removes a finished task if owner still holds it (any owner
+	// when owner is empty).
+	DeleteTask(ctx context.Context, id, owner string) error
+	// DeleteTasks removes every task of kind about ref.
+	DeleteTasks(ctx context.Context, kind, ref string) error
+	// RescheduleTask sets RunAt, Attempts and LastError and frees the lease.
+	RescheduleTask(ctx context.Context, t *Task) error
+	// ShiftTasks moves the run time of the scope's tasks earlier by d (test
+	// clocks).
+	ShiftTasks(ctx context.Context, s Scope, d time.Duration) error
+	// ReleaseLeases frees every lease held by an owner other than keep
+	// (used at start on a store only one server process may use).
+	ReleaseLeases(ctx context.Context, keep string) error
+
+	// The simulator processor's own record.
+	CreateProcessorRecord(ctx context.Context, r *ProcessorRecord) error
+	ProcessorRecord(ctx context.Context, reference string) (*ProcessorRecord, error)
+	UpdateProcessorRecord(ctx context.Context, r *ProcessorRecord) error
+	// ProcessorRecords lists records by reference or, when reference is
+	// empty, by the parent charge reference parent; oldest first.
+	ProcessorRecords(ctx context.Context, s Scope, reference, parent string) ([]*ProcessorRecord, error)
+}
