@@ -58,7 +58,7 @@ type TaxRegistrations struct {
 type CustomTaxRate struct {
 	Country string `json:"country"`
 	Region  string `json:"region,omitempty"`
-	Rate    Rate   `json:"-"`
+	Rate    Rate   `json:"rate"`
 	Name    string `json:"name"`
 }
 

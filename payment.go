@@ -24,29 +24,34 @@ type Payment struct {
 	Status          Status
 	Provider        string
 	Currency        string
-	AmountSubtotal  int64
-	TaxAmount       int64
-	AmountTotal     int64
-	AmountCaptured  int64
-	AmountRefunded  int64
-	Description     string
-	Metadata        Metadata
-	TaxBehavior     TaxBehavior
-	TaxCountry      string
-	TaxBreakdown    []TaxLine
-	LineItems       []LineItem
-	InvoiceID       string
-	Receipt         *Receipt
-	URL             string
-	LinkToken       string
-	ExpiresAt       *time.Time
-	ScheduledAt     *time.Time
-	Capture         bool // false places a hold (authorize only)
-	Active          bool // a scheduled charge that is inactive does not run
-	Failure         *Failure
-	NextAction      *NextAction
-	Attempts        []Attempt
-	StatusHistory   []StatusChange
+	// Amount is the amount the merchant asked for, in the terms of
+	// TaxBehavior: net for exclusive tax, gross for inclusive.
+	Amount         int64
+	AmountSubtotal int64
+	TaxAmount      int64
+	AmountTotal    int64
+	AmountCaptured int64
+	AmountRefunded int64
+	Description    string
+	Metadata       Metadata
+	TaxBehavior    TaxBehavior
+	TaxCountry     string
+	TaxBreakdown   []TaxLine
+	LineItems      []LineItem
+	InvoiceID      string
+	Receipt        *Receipt
+	ReceiptEmail   string // overrides the customer's email for the receipt
+	SendReceipt    bool
+	URL            string
+	LinkToken      string
+	ExpiresAt      *time.Time
+	ScheduledAt    *time.Time
+	Capture        bool // false places a hold (authorize only)
+	Active         bool // a scheduled charge that is inactive does not run
+	Failure        *Failure
+	NextAction     *NextAction
+	Attempts       []Attempt
+	StatusHistory  []StatusChange
 	// Version rises with every change (the events' objectVersion).
 	Version   int64
 	CreatedAt time.Time
@@ -76,7 +81,7 @@ func (p *Payment) Attempt(id string) *Attempt {
 type TaxLine struct {
 	Country       string `json:"country"`
 	Region        string `json:"region,omitempty"`
-	Rate          Rate   `json:"-"`
+	Rate          Rate   `json:"rate"`
 	TaxableAmount int64  `json:"taxableAmount"`
 	TaxAmount     int64  `json:"taxAmount"`
 	Reason        string `json:"reason"`
@@ -105,7 +110,7 @@ type LineItem struct {
 	TaxCode     string `json:"taxCode,omitempty"`
 	Taxable     int64  `json:"taxableAmount"`
 	TaxAmount   int64  `json:"taxAmount"`
-	Rate        Rate   `json:"-"`
+	Rate        Rate   `json:"rate"`
 }
 
 // Receipt tracks the receipt email of a payment.
@@ -181,9 +186,10 @@ type Event struct {
 	AccountID     string
 	Livemode      bool
 	Type          string
+	ObjectType    string // "payment", "customer", … : the type Data decodes to
 	ObjectID      string
 	ObjectVersion int64
-	Data          []byte // JSON of the object
+	Data          []byte // the object's stored JSON document at the time of the event
 	CreatedAt     time.Time
 }
 

@@ -63,9 +63,12 @@ type PaymentFilter struct {
 }
 
 // ClaimRequest asks for up to Limit due tasks of the given kinds (all kinds
-// when empty), leased to Owner until Now+Lease.
+// when empty), leased to Owner until Now+Lease. With Ref set it claims the
+// tasks about that object whether or not they are due (a request taking over
+// work it is waiting for).
 type ClaimRequest struct {
 	Kinds []string
+	Ref   string
 	Now   time.Time
 	Limit int
 	Owner string

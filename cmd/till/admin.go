@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/tillpay/till/api"
+	"github.com/tillpay/till/service"
+)
+
+// openService opens the store for a one-shot administration command.
+func openService(ctx context.Context, sf *storageFlags) (*service.Service, func(), error) {
+	log := slog.New(slog.DiscardHandler)
+	st, err := sf.open(ctx, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	return service.New(service.Config{Store: st, Logger: log}), func() { st.Close() }, nil
+}
+
+func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var sf storageFlags
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	sf.register(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	st, err := sf.open(ctx, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	fmt.Fprintf(stdout, "%s: schema is up to date\n", st.describe)
+	return nil
+}
+
+func runAccounts(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return usageError{"usage: till accounts create --name NAME [--country DE] [--json]"}
+	}
+	var sf storageFlags
+	var in api.NewAccount
+	var asJSON bool
+	fs := flag.NewFlagSet("accounts create", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	sf.register(fs)
+	fs.StringVar(&in.Name, "name", "", "the merchant's `name` (required)")
+	fs.StringVar(&in.Country, "country", "DE", "ISO `country` where the merchant is established (its tax origin)")
+	fs.BoolVar(&asJSON, "json", false, "print the account id and keys as JSON")
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	svc, done, err := openService(ctx, &sf)
+	if err != nil {
+		return err
+	}
+	defer done()
+	keys, err := svc.CreateAccount(ctx, in)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return json.NewEncoder(stdout).Encode(keys)
+	}
+	fmt.Fprintf(stdout, "account %s\n  test secret key:      %s\n  test publishable key: %s\n  live secret key:      %s\n  live publishable key: %s\n",
+		keys.ID, keys.TestSecretKey, keys.TestPublishableKey, keys.LiveSecretKey, keys.LivePublishableKey)
+	return nil
+}
+
+func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "create" && args[0] != "revoke") {
+		return usageError{"usage: till keys create --account ID --mode test|live [--publishable] [--json] | till keys revoke KEY_ID"}
+	}
+	var sf storageFlags
+	fs := flag.NewFlagSet("keys "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	sf.register(fs)
+	var account, mode string
+	var publishable, asJSON bool
+	if args[0] == "create" {
+		fs.StringVar(&account, "account", "", "account `id` (required)")
+		fs.StringVar(&mode, "mode", "test", "test or live")
+		fs.BoolVar(&publishable, "publishable", false, "make a publishable key (tokenizes cards only)")
+		fs.BoolVar(&asJSON, "json", false, "print the key as JSON")
+	}
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	svc, done, err := openService(ctx, &sf)
+	if err != nil {
+		return err
+	}
+	defer done()
+	if args[0] == "revoke" {
+		if fs.NArg() != 1 {
+			return usageError{"usage: till keys revoke KEY_ID"}
+		}
+		key, err := svc.RevokeKey(ctx, fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "revoked %s (…%s)\n", key.ID, key.Last4)
+		return nil
+	}
+	if account == "" {
+		return usageError{"--account is required"}
+	}
+	kind := "secret"
+	if publishable {
+		kind = "publishable"
+	}
+	key, secret, err := svc.CreateKey(ctx, account, api.NewKey{Mode: mode, Kind: kind})
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		out := api.KeyOf(key)
+		out.Secret = secret
+		return json.NewEncoder(stdout).Encode(out)
+	}
+	fmt.Fprintf(stdout, "key %s: %s\n", key.ID, secret)
+	return nil
+}

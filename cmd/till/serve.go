@@ -1,0 +1,241 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/tillpay/till"
+	"github.com/tillpay/till/api"
+	tillhttp "github.com/tillpay/till/http"
+	"github.com/tillpay/till/processor/simulator"
+	"github.com/tillpay/till/service"
+)
+
+// serveConfig is everything `till serve` is told.
+type serveConfig struct {
+	storage          storageFlags
+	addr             string
+	publicBaseURL    string
+	adminToken       string
+	logLevel         string
+	rateLimit        float64
+	lease            time.Duration
+	processorTimeout time.Duration
+	workers          int
+}
+
+func serveFlags(cfg *serveConfig, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg.storage.register(fs)
+	fs.StringVar(&cfg.addr, "addr", envOr("TILL_ADDR", "127.0.0.1:4000"), "listen `address` (TILL_ADDR)")
+	fs.StringVar(&cfg.publicBaseURL, "public-base-url", os.Getenv("TILL_PUBLIC_BASE_URL"),
+		"`origin` that payment-link URLs and doc_url links start with; default http:// + the listen address (TILL_PUBLIC_BASE_URL)")
+	fs.StringVar(&cfg.adminToken, "admin-token", os.Getenv("TILL_ADMIN_TOKEN"), "`token` that guards /v1/admin; empty disables it (TILL_ADMIN_TOKEN)")
+	fs.StringVar(&cfg.logLevel, "log-level", envOr("TILL_LOG_LEVEL", "info"), "debug, info, warn or error (TILL_LOG_LEVEL)")
+	fs.Float64Var(&cfg.rateLimit, "rate-limit", envFloat("TILL_RATE_LIMIT", 500), "sustained requests per second per API key, 0 for none (TILL_RATE_LIMIT)")
+	fs.DurationVar(&cfg.lease, "lease", envDuration("TILL_LEASE", 30*time.Second), "how long a process holds work before another may take it over (TILL_LEASE)")
+	fs.DurationVar(&cfg.processorTimeout, "processor-timeout", envDuration("TILL_PROCESSOR_TIMEOUT", 15*time.Second), "bound of one processor call (TILL_PROCESSOR_TIMEOUT)")
+	fs.IntVar(&cfg.workers, "workers", envInt("TILL_WORKERS", 8), "background tasks run at once (TILL_WORKERS)")
+	return fs
+}
+
+func envFloat(name string, def float64) float64 {
+	var v float64
+	if s := os.Getenv(name); s != "" {
+		if _, err := fmt.Sscan(s, &v); err == nil {
+			return v
+		}
+	}
+	return def
+}
+
+func envInt(name string, def int) int {
+	var v int
+	if s := os.Getenv(name); s != "" {
+		if _, err := fmt.Sscan(s, &v); err == nil {
+			return v
+		}
+	}
+	return def
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	if s := os.Getenv(name); s != "" {
+		if d, err := time.ParseDuration(s); err == nil {
+			return d
+		}
+	}
+	return def
+}
+
+func newLogger(level string, w io.Writer) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, usageError{"bad log level " + level}
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var cfg serveConfig
+	fs := serveFlags(&cfg, stderr)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if cfg.lease <= cfg.processorTimeout {
+		return usageError{"--lease must be longer than --processor-timeout"}
+	}
+	log, err := newLogger(cfg.logLevel, stderr)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	if cfg.publicBaseURL == "" {
+		cfg.publicBaseURL = "http://" + ln.Addr().String()
+	}
+	cfg.publicBaseURL = strings.TrimRight(cfg.publicBaseURL, "/")
+
+	st, err := cfg.storage.open(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if st.exclusive {
+		unlock, err := lockDataDir(cfg.storage.data)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
+	keys, keySource, err := openKeyring(ctx, st, cfg.storage.data)
+	if err != nil {
+		return err
+	}
+	sim := simulator.New(st, till.RandomIDs{})
+	svc := service.New(service.Config{
+		Store: st, Keyring: keys, PublicBaseURL: cfg.publicBaseURL, Lease: cfg.lease,
+		ProcessorTimeout: cfg.processorTimeout, Logger: log,
+		Processor: func(ctx context.Context, a *till.Account, livemode bool) (till.Processor, error) {
+			if livemode {
+				return nil, till.Errorf(till.ELiveForbidden, "Live mode needs a real processor; none is configured for this account.")
+			}
+			return sim, nil
+		},
+	})
+	if st.exclusive {
+		// Only this process uses the store: whatever an earlier process held
+		// when it stopped can be taken over now.
+		if err := st.Update(ctx, func(tx till.Tx) error { return tx.ReleaseLeases(ctx, svc.Instance()) }); err != nil {
+			return err
+		}
+	}
+	created, err := svc.Bootstrap(ctx)
+	if err != nil {
+		return err
+	}
+	keysPath := filepath.Join(cfg.storage.data, "keys.json")
+	if created != nil {
+		if err := writeKeysFile(keysPath, created); err != nil {
+			return err
+		}
+	}
+	handler := tillhttp.New(svc, tillhttp.Options{
+		PublicBaseURL: cfg.publicBaseURL, AdminToken: cfg.adminToken, Logger: log, RateLimit: cfg.rateLimit,
+		Ready: st.ready,
+	})
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() { svc.RunWorkers(workCtx, service.WorkerOptions{Concurrency: cfg.workers}) })
+
+	printBanner(stdout, cfg, st.describe, keySource, keysPath, created)
+	log.Info("till serving", "addr", ln.Addr().String(), "store", st.describe, "version", versionString())
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	select {
+	case err := <-serveErr:
+		stopWork()
+		wg.Wait()
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err = srv.Shutdown(shutCtx)
+	stopWork()
+	wg.Wait()
+	log.Info("stopped")
+	return err
+}
+
+// writeKeysFile stores the first account's keys in the data folder, readable
+// only by the owner.
+func writeKeysFile(path string, k *api.NewAccountKeys) error {
+	b, _ := json.MarshalIndent(k, "", "  ")
+	return os.WriteFile(path, append(b, '\n'), 0o600)
+}
+
+// printBanner tells a newcomer how to talk to the server: the test key and
+// a first request.
+func printBanner(w io.Writer, cfg serveConfig, storeDesc, keySource, keysPath string, created *api.NewAccountKeys) {
+	fmt.Fprintf(w, "Till %s listening on %s\n", versionString(), cfg.publicBaseURL)
+	fmt.Fprintf(w, "  store:      %s\n  master key: %s\n", storeDesc, keySource)
+	key := ""
+	if created != nil {
+		fmt.Fprintf(w, "\nCreated account %s. Its keys are shown once here and kept in %s (mode 0600):\n", created.ID, keysPath)
+		fmt.Fprintf(w, "  test secret key:      %s\n  test publishable key: %s\n", created.TestSecretKey, created.TestPublishableKey)
+		key = created.TestSecretKey
+	} else if b, err := os.ReadFile(keysPath); err == nil {
+		var k api.NewAccountKeys
+		if json.Unmarshal(b, &k) == nil {
+			fmt.Fprintf(w, "  test secret key of the first account (from %s): %s\n", keysPath, k.TestSecretKey)
+			key = k.TestSecretKey
+		}
+	}
+	if key == "" {
+		return
+	}
+	fmt.Fprintf(w, "\nTry it:\n  export TILL_KEY=%s\n", key)
+	fmt.Fprintf(w, "  curl -s %s/v1/customers -H \"x-api-key: $TILL_KEY\" -H 'Content-Type: application/json' \\\n", cfg.publicBaseURL)
+	fmt.Fprintf(w, "    -d '{\"email\":\"jane@example.com\",\"name\":\"Jane Doe\",\"address\":{\"country\":\"DE\"}}'\n")
+	fmt.Fprintf(w, "Then save a card and charge it: see the README's quick start.\n\n")
+}
+
+// lockDataDir takes an exclusive lock on the data folder so that two servers
+// never share one SQLite database.
+func lockDataDir(dir string) (func(), error) {
+	f, err := os.OpenFile(filepath.Join(dir, "serve.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("another till serve is using %s (one server per SQLite database; use PostgreSQL to run several)", dir)
+		}
+		return nil, err
+	}
+	return func() { f.Close() }, nil
+}

@@ -1,0 +1,134 @@
+package http
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strconv"
+
+	"github.com/tillpay/till"
+	"github.com/tillpay/till/api"
+)
+
+// view converts a domain object into its wire form; wire types pass through.
+func view(v any, livemode bool) any {
+	switch o := v.(type) {
+	case *till.Payment:
+		return api.PaymentOf(o)
+	case *till.Customer:
+		return api.CustomerOf(o)
+	case *till.Account:
+		return api.AccountOf(o, livemode)
+	case *till.APIKey:
+		return api.KeyOf(o)
+	case *till.ProcessorRecord:
+		return api.ProcessorChargeOf(o)
+	}
+	return v
+}
+
+// encode renders v as JSON without escaping <, > and & (bodies are JSON, not
+// HTML), followed by a newline.
+func encode(v any) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		// Every value rendered here is a plain struct; failing to encode one
+		// is a programming error.
+		panic("http: encode response: " + err.Error())
+	}
+	return buf.Bytes()
+}
+
+// successBody is the envelope of a single object.
+func successBody(v any, livemode bool) []byte {
+	return encode(api.Envelope[any]{Success: true, Data: view(v, livemode)})
+}
+
+// errorBody renders err as the error envelope and returns its status. An
+// unexpected error shows nothing of its cause.
+func (s *Server) errorBody(err error) (int, []byte) {
+	e, ok := till.AsError(err)
+	if !ok {
+		e = till.Internal(err)
+	}
+	k := kindOf(e.Code)
+	msg := e.Message
+	if e.Code == till.EInternal || msg == "" {
+		msg = "An internal error occurred. The request id identifies it in the logs."
+	}
+	out := &api.Error{Type: k.typ, Code: string(e.Code), Message: msg, Param: e.Param,
+		DocURL: s.baseURL + "/docs#error-" + string(e.Code)}
+	switch {
+	case e.Decline != nil:
+		out.Details = e.Decline
+	case len(e.Fields) > 0:
+		out.Details = e.Fields
+	}
+	return k.status, encode(api.Envelope[any]{Success: false, Error: out})
+}
+
+// renderer returns the function that turns a use case's result into the
+// response stored for an Idempotency-Key and sent.
+func (s *Server) renderer(livemode bool) func(v any, err error) (int, []byte) {
+	return func(v any, err error) (int, []byte) {
+		if err != nil {
+			return s.errorBody(err)
+		}
+		return http.StatusOK, successBody(v, livemode)
+	}
+}
+
+func writeBody(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+// ok writes a single object.
+func (s *Server) ok(w http.ResponseWriter, r *http.Request, v any) {
+	writeBody(w, http.StatusOK, successBody(v, callerOf(r).live()))
+}
+
+// list writes a page of objects.
+func (s *Server) list(w http.ResponseWriter, items any, hasMore bool, nextCursor string) {
+	var cursor *string
+	if hasMore {
+		cursor = &nextCursor
+	}
+	writeBody(w, http.StatusOK, encode(api.Envelope[any]{Success: true, Data: items, HasMore: &hasMore, NextCursor: cursor}))
+}
+
+// fail writes err in the error envelope, logging unexpected errors with the
+// request id.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status, body := s.errorBody(err)
+	if status >= 500 {
+		s.log.Error("request failed", "request_id", requestID(r), "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if status == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", "1")
+	}
+	writeBody(w, status, body)
+}
+
+// respond writes a use case's outcome: the stored idempotent response when
+// there is one (a replay, or a first response that was stored with its
+// work), the result or the error otherwise.
+func (s *Server) respond(w http.ResponseWriter, r *http.Request, idem *idemRequest, v any, err error) {
+	if idem != nil && idem.Body != nil && (err == nil || till.ErrorCode(err) == till.ECardDeclined) {
+		if idem.Replayed {
+			w.Header().Set("Idempotent-Replayed", "true")
+		}
+		writeBody(w, idem.Status, idem.Body)
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.ok(w, r, v)
+}

@@ -1,0 +1,321 @@
+package http
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tillpay/till"
+	"github.com/tillpay/till/api"
+	"github.com/tillpay/till/service"
+)
+
+// routeTable is every endpoint of the native API.
+func (s *Server) routeTable() []Route {
+	return []Route{
+		{Method: "GET", Path: "/healthz", Summary: "Liveness", auth: authNone, h: s.healthz},
+		{Method: "GET", Path: "/readyz", Summary: "Readiness", auth: authNone, h: s.readyz},
+		{Method: "GET", Path: "/openapi.json", Summary: "This API's OpenAPI document", auth: authNone, h: s.openapi},
+
+		{Method: "GET", Path: "/v1/account", Summary: "Retrieve the account", auth: authSecret, h: s.getAccount},
+		{Method: "PATCH", Path: "/v1/account", Summary: "Update the account's settings", auth: authSecret, h: s.updateAccount},
+
+		{Method: "POST", Path: "/v1/customers", Summary: "Create a customer", auth: authSecret, h: s.createCustomer},
+		{Method: "GET", Path: "/v1/customers", Summary: "List customers", auth: authSecret, h: s.listCustomers},
+		{Method: "GET", Path: "/v1/customers/{id}", Summary: "Retrieve a customer", auth: authSecret, h: s.getCustomer},
+		{Method: "PATCH", Path: "/v1/customers/{id}", Summary: "Update a customer", auth: authSecret, h: s.updateCustomer},
+		{Method: "DELETE", Path: "/v1/customers/{id}", Summary: "Delete a customer", auth: authSecret, h: s.deleteCustomer},
+		{Method: "POST", Path: "/v1/customers/{id}/payment-methods", Summary: "Save a card for a customer", auth: authSecret, h: s.addPaymentMethod},
+		{Method: "GET", Path: "/v1/customers/{id}/payment-methods", Summary: "List a customer's payment methods", auth: authSecret, h: s.listPaymentMethods},
+		{Method: "GET", Path: "/v1/payment-methods/{id}", Summary: "Retrieve a payment method", auth: authSecret, h: s.getPaymentMethod},
+		{Method: "DELETE", Path: "/v1/payment-methods/{id}", Summary: "Detach a payment method (destroys its card data)", auth: authSecret, h: s.detachPaymentMethod},
+		{Method: "POST", Path: "/v1/tokens", Summary: "Tokenize a card (publishable key)", auth: authPublishable, h: s.createToken},
+
+		{Method: "POST", Path: "/v1/payments/charge", Summary: "Charge a customer's saved payment method off-session", auth: authSecret, h: s.charge},
+		{Method: "GET", Path: "/v1/payments", Summary: "List payments", auth: authSecret, h: s.listPayments},
+		{Method: "GET", Path: "/v1/payments/{id}", Summary: "Retrieve a payment", auth: authSecret, h: s.getPayment},
+		{Method: "PATCH", Path: "/v1/payments/{id}", Summary: "Update a payment", auth: authSecret, h: s.updatePayment},
+
+		{Method: "GET", Path: "/v1/test/processor/charges", Summary: "The simulator's own record (test mode)", auth: authSecret, h: s.processorCharges},
+		{Method: "POST", Path: "/v1/test/clock/advance", Summary: "Move the test-mode clock forward", auth: authSecret, h: s.advanceClock},
+
+		{Method: "POST", Path: "/v1/admin/accounts", Summary: "Create an account with its keys (admin)", auth: authAdmin, h: s.adminCreateAccount},
+		{Method: "POST", Path: "/v1/admin/accounts/{id}/keys", Summary: "Create an API key (admin)", auth: authAdmin, h: s.adminCreateKey},
+		{Method: "DELETE", Path: "/v1/admin/keys/{id}", Summary: "Revoke an API key (admin)", auth: authAdmin, h: s.adminRevokeKey},
+	}
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeBody(w, http.StatusOK, []byte(`{"status":"ok"}`+"\n"))
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.ready(ctx); err != nil {
+			s.log.Warn("not ready", "err", err)
+			s.fail(w, r, till.Errorf(till.EUnavailable, "Not ready: the database does not answer."))
+			return
+		}
+	}
+	writeBody(w, http.StatusOK, []byte(`{"status":"ready"}`+"\n"))
+}
+
+// --- account
+
+func (s *Server) getAccount(w http.ResponseWriter, r *http.Request) {
+	a, err := s.svc.Account(r.Context(), callerOf(r).Caller)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.ok(w, r, a)
+}
+
+func (s *Server) updateAccount(w http.ResponseWriter, r *http.Request) {
+	mutate(s, w, r, func(c *service.Caller, idem *idemRequest, in api.AccountUpdate) (any, error) {
+		return nilIfErr(s.svc.UpdateAccount(r.Context(), c, idem, in))
+	})
+}
+
+// nilIfErr returns a typed nil pointer as an untyped nil, so that respond
+// sees "no object" on error.
+func nilIfErr[T any](v *T, err error) (any, error) {
+	if v == nil {
+		return nil, err
+	}
+	return v, err
+}
+
+// --- customers and payment methods
+
+func (s *Server) createCustomer(w http.ResponseWriter, r *http.Request) {
+	mutate(s, w, r, func(c *service.Caller, idem *idemRequest, in api.CustomerCreate) (any, error) {
+		return nilIfErr(s.svc.CreateCustomer(r.Context(), c, idem, in))
+	})
+}
+
+func (s *Server) getCustomer(w http.ResponseWriter, r *http.Request) {
+	cust, err := s.svc.Customer(r.Context(), callerOf(r).Caller, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.ok(w, r, cust)
+}
+
+func (s *Server) updateCustomer(w http.ResponseWriter, r *http.Request) {
+	mutate(s, w, r, func(c *service.Caller, idem *idemRequest, in api.CustomerUpdate) (any, error) {
+		return nilIfErr(s.svc.UpdateCustomer(r.Context(), c, idem, r.PathValue("id"), in))
+	})
+}
+
+func (s *Server) deleteCustomer(w http.ResponseWriter, r *http.Request) {
+	mutate(s, w, r, func(c *service.Caller, idem *idemRequest, _ struct{}) (any, error) {
+		return nilIfErr(s.svc.DeleteCustomer(r.Context(), c, idem, r.PathValue("id")))
+	})
+}
+
+func (s *Server) listCustomers(w http.ResponseWriter, r *http.Request) {
+	q := newQuery(r, "limit", "startingAfter", "email", "createdFrom", "createdTo")
+	f := till.CustomerFilter{Page: q.page(), Email: q.str("email"), CreatedFrom: q.time("createdFrom"), CreatedTo: q.time("createdTo")}
+	if err := q.err(); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	items, more, err := s.svc.ListCustomers(r.Context(), callerOf(r).Caller, f)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := make([]api.Customer, len(items))
+	for i, c := range items {
+		out[i] = api.CustomerOf(c)
+	}
+	s.list(w, out, more, lastID(len(items), func(i int) string { return items[i].ID }))
+}
+
+func lastID(n int, id func(int) string) string {
+	if n == 0 {
+		return ""
+	}
+	return id(n - 1)
+}
+
+func (s *Server) addPaymentMethod(w http.ResponseWriter, r *http.Request) {
+	mutate(s, w, r, func(c *service.Caller, idem *idemRequest, in api.PaymentMethodCreate) (any, error) {
+		pm, isDefault, err := s.svc.AddPaymentMethod(r.Context(), c, idem, r.PathValue("id"), in)
+		if err != nil || pm == nil {
+			return nil, err
+		}
+		return api.PaymentMethodOf(pm, isDefault), nil
+	})
+}
+
+func (s *Server) listPaymentMethods(w http.ResponseWriter, r *http.Request) {
+	if err := newQuery(r).err(); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	pms, def, err := s.svc.ListPaymentMethods(r.Context(), callerOf(r).Caller, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := make([]api.PaymentMethod, len(pms))
+	for i, pm := range pms {
+		out[i] = api.PaymentMethodOf(pm, pm.ID == def)
+	}
+	s.list(w, out, false, "")
+}
+
+func (s *Server) getPaymentMethod(w http.ResponseWriter, r *http.Request) {
+	pm, isDefault, err := s.svc.PaymentMethod(r.Context(), callerOf(r).Caller, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.ok(w, r, api.PaymentMethodOf(pm, isDefault))
+}
+
+func (s *Server) detachPaymentMethod(w http.ResponseWriter, r *http.Request) {
+	mutate(s, w, r, func(c *service.Caller, idem *idemRequest, _ struct{}) (any, error) {
+		pm, err := s.svc.DetachPaymentMethod(r.Context(), c, idem, r.PathValue("id"))
+		if err != nil || pm == nil {
+			return nil, err
+		}
+		return api.PaymentMethodOf(pm, false), nil
+	})
+}
+
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
+	mutate(s, w, r, func(c *service.Caller, idem *idemRequest, in api.TokenCreate) (any, error) {
+		return nilIfErr(s.svc.CreateToken(r.Context(), c, idem, in))
+	})
+}
+
+// --- payments
+
+func (s *Server) charge(w http.ResponseWriter, r *http.Request) {
+	mutate(s, w, r, func(c *service.Caller, idem *idemRequest, in api.ChargeRequest) (any, error) {
+		return nilIfErr(s.svc.Charge(r.Context(), c, idem, in))
+	})
+}
+
+func (s *Server) getPayment(w http.ResponseWriter, r *http.Request) {
+	p, err := s.svc.Payment(r.Context(), callerOf(r).Caller, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.ok(w, r, p)
+}
+
+func (s *Server) updatePayment(w http.ResponseWriter, r *http.Request) {
+	mutate(s, w, r, func(c *service.Caller, idem *idemRequest, in api.PaymentUpdate) (any, error) {
+		return nilIfErr(s.svc.UpdatePayment(r.Context(), c, idem, r.PathValue("id"), in))
+	})
+}
+
+func (s *Server) listPayments(w http.ResponseWriter, r *http.Request) {
+	q := newQuery(r, "limit", "startingAfter", "customerId", "status", "kind", "createdFrom", "createdTo")
+	f := till.PaymentFilter{Page: q.page(), CustomerID: q.str("customerId"), Status: till.Status(q.str("status")),
+		Kind: till.PaymentKind(q.str("kind")), CreatedFrom: q.time("createdFrom"), CreatedTo: q.time("createdTo")}
+	if f.Status != "" && !f.Status.Valid() {
+		q.v.Add("status", "status must be one of %s", statusList())
+	}
+	if f.Kind != "" && f.Kind != till.KindCharge && f.Kind != till.KindLink {
+		q.v.Add("kind", "kind must be charge or link")
+	}
+	if err := q.err(); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	items, more, err := s.svc.ListPayments(r.Context(), callerOf(r).Caller, f)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := make([]api.Payment, len(items))
+	for i, p := range items {
+		out[i] = api.PaymentOf(p)
+	}
+	s.list(w, out, more, lastID(len(items), func(i int) string { return items[i].ID }))
+}
+
+func statusList() string {
+	names := make([]string, len(till.Statuses))
+	for i, st := range till.Statuses {
+		names[i] = string(st)
+	}
+	return strings.Join(names, ", ")
+}
+
+// --- test mode
+
+func (s *Server) processorCharges(w http.ResponseWriter, r *http.Request) {
+	q := newQuery(r, "reference", "paymentId")
+	if err := q.err(); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	recs, err := s.svc.ProcessorRecords(r.Context(), callerOf(r).Caller, q.str("reference"), q.str("paymentId"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := make([]api.ProcessorCharge, len(recs))
+	for i, rec := range recs {
+		out[i] = api.ProcessorChargeOf(rec)
+	}
+	s.list(w, out, false, "")
+}
+
+func (s *Server) advanceClock(w http.ResponseWriter, r *http.Request) {
+	mutate(s, w, r, func(c *service.Caller, idem *idemRequest, in api.ClockAdvance) (any, error) {
+		return nilIfErr(s.svc.AdvanceClock(r.Context(), c, idem, in.Seconds))
+	})
+}
+
+// --- admin
+
+func (s *Server) adminCreateAccount(w http.ResponseWriter, r *http.Request) {
+	var in api.NewAccount
+	if err := decodeJSON(r, bodyOf(r), &in); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	keys, err := s.svc.CreateAccount(r.Context(), in)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.ok(w, r, keys)
+}
+
+func (s *Server) adminCreateKey(w http.ResponseWriter, r *http.Request) {
+	var in api.NewKey
+	if err := decodeJSON(r, bodyOf(r), &in); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	key, secret, err := s.svc.CreateKey(r.Context(), r.PathValue("id"), in)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := api.KeyOf(key)
+	out.Secret = secret
+	s.ok(w, r, out)
+}
+
+func (s *Server) adminRevokeKey(w http.ResponseWriter, r *http.Request) {
+	key, err := s.svc.RevokeKey(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.ok(w, r, key)
+}

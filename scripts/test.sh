@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# test.sh runs Till's whole test suite, the same way on a developer's machine and in CI (`make test`, `.ci/run`):
+#
+#   1. installs what is missing from Debian packages (scripts/deps.sh: PostgreSQL, Chromium, a C compiler);
+#   2. starts a private, throwaway PostgreSQL server (scripts/pg.sh) unless TILL_TEST_DATABASE_URL already names one,
+#      and exports TILL_TEST_DATABASE_URL and TILL_TEST_CHROMIUM for the tests (see internal/testenv);
+#   3. runs go test -race -count=1 on the packages, then a short fuzz run of every fuzz target (scripts/fuzz.sh);
+#   4. stops the server and removes its directory, whatever happened, and exits with the tests' status.
+#
+# Usage: scripts/test.sh [packages...]              (packages default to ./...)
+#
+# Settings (environment):
+#   TILL_TEST_DATABASE_URL  use this server instead of starting one (tests create their own databases on it)
+#   TILL_TEST_CHROMIUM      the browser for browser tests (default /usr/bin/chromium)
+#   TILL_FUZZTIME           seconds per fuzz target (default 10)
+#   TILL_FUZZ_BUDGET        seconds for all fuzzing together (default 120); 0 skips fuzzing
+#   GOFLAGS                 extra go flags, e.g. GOFLAGS=-v
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/deps.sh
+source scripts/deps.sh # also brings in scripts/pg.sh
+
+started=$SECONDS
+pg_dir="" # the directory of the server we started, if any
+
+# finish runs on every exit: it stops our server and reports the outcome and how long it took, keeping the status.
+finish() {
+	local status=$?
+	if [[ -n "$pg_dir" ]]; then
+		pg_stop "$pg_dir"
+	fi
+	local took=$((SECONDS - started)) verdict=PASS
+	((status == 0)) || verdict="FAIL (exit status $status)"
+	echo "test: $verdict in $((took / 60))m$((took % 60))s"
+	exit "$status"
+}
+trap finish EXIT
+# An interrupted run still cleans up: exiting from these traps runs finish.
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# phase prints a step of the run with the time elapsed so far.
+phase() { echo "test: [$((SECONDS - started))s] $*"; }
+
+packages=("$@")
+((${#packages[@]} > 0)) || packages=(./...)
+
+# A bare CI shell may not have Go on PATH; the machine's Go lives in /usr/local/go.
+if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then
+	export PATH="/usr/local/go/bin:$PATH"
+fi
+
+deps_install
+
+if [[ -n "${TILL_TEST_DATABASE_URL:-}" ]]; then
+	phase "using the PostgreSQL server in TILL_TEST_DATABASE_URL"
+elif ! pg_bin_dir >/dev/null 2>&1; then
+	deps_warn "no PostgreSQL on this machine; PostgreSQL tests will skip"
+else
+	pg_reap_orphans
+	# The server belongs to this shell: if it is killed without cleaning up, a later run reaps the server.
+	pg_start "$$"
+	pg_dir=$PG_DIR
+	export TILL_TEST_DATABASE_URL=$PG_URL
+	phase "PostgreSQL ($("$PG_BIN_DIR/postgres" --version | awk '{ print $3 }')) at $PG_URL, log in $PG_DIR"
+fi
+
+if [[ -z "${TILL_TEST_CHROMIUM:-}" ]]; then
+	if [[ -x /usr/bin/chromium ]]; then
+		export TILL_TEST_CHROMIUM=/usr/bin/chromium
+	else
+		deps_warn "no /usr/bin/chromium; browser tests will skip"
+	fi
+fi
+
+phase "go test -race -count=1 ${packages[*]}"
+status=0
+go test -race -count=1 "${packages[@]}" || status=$?
+
+budget=${TILL_FUZZ_BUDGET:-120}
+if ((status != 0)); then
+	phase "tests failed; skipping the fuzz run"
+elif ((budget == 0)); then
+	phase "TILL_FUZZ_BUDGET=0; skipping the fuzz run"
+else
+	phase "fuzzing"
+	scripts/fuzz.sh -t "${TILL_FUZZTIME:-10}" -b "$budget" "${packages[@]}" || status=$?
+fi
+exit "$status"

@@ -1,0 +1,495 @@
+package service
+
+import (
+	"context"
+	"net/mail"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/tillpay/till"
+	"github.com/tillpay/till/api"
+	"github.com/tillpay/till/tax"
+	"github.com/tillpay/till/vault"
+)
+
+// validateCustomerFields checks the fields shared by create and update and
+// applies them to c. Pointers that are nil are left alone.
+func validateCustomerFields(v *till.Validator, c *till.Customer, email, name, phone, locale *string, addr *api.Address, taxIDs *[]till.TaxID, md till.Metadata) {
+	if email != nil {
+		e := strings.TrimSpace(*email)
+		if e != "" {
+			if a, err := mail.ParseAddress(e); err != nil || len(e) > 254 || a.Address != e {
+				v.Add("email", "email must be an email address such as jane@example.com")
+			}
+		}
+		c.Email = e
+	}
+	if name != nil {
+		n := strings.TrimSpace(*name)
+		if utf8.RuneCountInString(n) > 200 {
+			v.Add("name", "name can be at most 200 characters")
+		} else if strings.ContainsFunc(n, isControl) {
+			v.Add("name", "name cannot contain control characters")
+		}
+		c.Name = n
+	}
+	if phone != nil {
+		p := strings.TrimSpace(*phone)
+		if len(p) > 30 || strings.ContainsFunc(p, func(r rune) bool { return !strings.ContainsRune("+0123456789 ()-./", r) }) {
+			v.Add("phone", "phone must be a phone number of at most 30 characters")
+		}
+		c.Phone = p
+	}
+	if locale != nil {
+		l := strings.TrimSpace(*locale)
+		if len(l) > 35 || strings.ContainsFunc(l, func(r rune) bool {
+			return !(r == '-' || r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9'))
+		}) {
+			v.Add("locale", "locale must be a language tag such as de-DE")
+		}
+		c.Locale = l
+	}
+	if addr != nil {
+		c.Address = validateAddress(v, "address", addr)
+	}
+	if taxIDs != nil {
+		if len(*taxIDs) > 5 {
+			v.Add("taxIds", "at most 5 tax ids")
+		}
+		ids := make([]till.TaxID, 0, len(*taxIDs))
+		for i, t := range *taxIDs {
+			f := indexed("taxIds", i)
+			val := strings.ToUpper(strings.NewReplacer(" ", "", ".", "", "-", "").Replace(t.Value))
+			switch {
+			case !till.TaxIDTypes[t.Type]:
+				v.Add(f+".type", "type must be one of eu_vat, gb_vat, ch_vat, no_vat, au_abn, nz_gst, sg_gst, ca_gst_hst, in_gst, za_vat, jp_cn, is_vat, us_ein")
+			case val == "" || len(val) > 30:
+				v.Add(f+".value", "value is required (at most 30 characters)")
+			case t.Type == "eu_vat" && !validEUVAT(val):
+				v.Add(f+".value", "value is not a well-formed EU VAT number (country prefix and national format, e.g. DE123456789)")
+			}
+			ids = append(ids, till.TaxID{Type: t.Type, Value: val})
+		}
+		c.TaxIDs = ids
+	}
+	if md != nil {
+		till.ValidateMetadata(v, "metadata", md)
+	}
+}
+
+// validEUVAT reports whether value is a well-formed VAT number of the EU
+// country its prefix names (EL for Greece).
+func validEUVAT(value string) bool {
+	if len(value) < 4 {
+		return false
+	}
+	country := value[:2]
+	if country == "EL" {
+		country = "GR"
+	}
+	return tax.IsEU(country) && tax.ValidVATNumber(country, value)
+}
+
+// CreateCustomer creates a customer.
+func (s *Service) CreateCustomer(ctx context.Context, c *Caller, idem *Idem, in api.CustomerCreate) (*till.Customer, error) {
+	var v till.Validator
+	now := s.now(c.Account, c.Livemode)
+	cust := &till.Customer{ID: s.ids.NewID(till.PrefixCustomer), AccountID: c.Account.ID, Livemode: c.Livemode,
+		Metadata: in.Metadata, TaxIDs: []till.TaxID{}, Version: 1, CreatedAt: now, UpdatedAt: now}
+	taxIDs := in.TaxIDs
+	if taxIDs == nil {
+		taxIDs = []till.TaxID{}
+	}
+	validateCustomerFields(&v, cust, &in.Email, &in.Name, &in.Phone, &in.Locale, in.Address, &taxIDs, in.Metadata)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	return cust, s.idempotent(ctx, c, idem, func() error {
+		return s.store.Update(ctx, func(tx till.Tx) error {
+			if err := tx.CreateCustomer(ctx, cust); err != nil {
+				return err
+			}
+			if err := s.emit(ctx, tx, c.Scope(), till.EventCustomerCreated, "customer", cust.ID, cust.Version, cust, now); err != nil {
+				return err
+			}
+			return s.remember(ctx, tx, c, idem, cust, cust.ID)
+		})
+	})
+}
+
+// Customer returns a customer of the caller. Deleted customers are not found.
+func (s *Service) Customer(ctx context.Context, c *Caller, id string) (*till.Customer, error) {
+	var cust *till.Customer
+	err := s.store.View(ctx, func(tx till.Tx) (err error) {
+		cust, err = tx.Customer(ctx, c.Scope(), id)
+		return err
+	})
+	if err == nil && cust.Deleted {
+		return nil, till.NotFound("customer", id)
+	}
+	return cust, err
+}
+
+// UpdateCustomer applies a PATCH to a customer.
+func (s *Service) UpdateCustomer(ctx context.Context, c *Caller, idem *Idem, id string, in api.CustomerUpdate) (*till.Customer, error) {
+	var out *till.Customer
+	err := s.idempotent(ctx, c, idem, func() error {
+		return s.store.Update(ctx, func(tx till.Tx) error {
+			cust, err := tx.Customer(ctx, c.Scope(), id)
+			if err != nil {
+				return err
+			}
+			if cust.Deleted {
+				return till.NotFound("customer", id)
+			}
+			from := cust.Version
+			var v till.Validator
+			validateCustomerFields(&v, cust, in.Email, in.Name, in.Phone, in.Locale, in.Address, in.TaxIDs, in.Metadata)
+			if in.DefaultPaymentMethodID != nil {
+				pmID := strings.TrimSpace(*in.DefaultPaymentMethodID)
+				if pmID != "" {
+					pm, err := tx.PaymentMethod(ctx, c.Scope(), pmID)
+					if err != nil || pm.DetachedAt != nil || pm.CustomerID != cust.ID {
+						v.Add("defaultPaymentMethodId", "no attached payment method %s on this customer", pmID)
+					}
+				}
+				cust.DefaultPaymentMethodID = pmID
+			}
+			if err := v.Err(); err != nil {
+				return err
+			}
+			if in.Metadata != nil {
+				cust.Metadata = till.MergeMetadata(cust.Metadata, in.Metadata)
+			}
+			now := s.now(c.Account, c.Livemode)
+			cust.Version++
+			cust.UpdatedAt = now
+			if err := tx.UpdateCustomer(ctx, cust, from); err != nil {
+				return err
+			}
+			if err := s.emit(ctx, tx, c.Scope(), till.EventCustomerUpdated, "customer", cust.ID, cust.Version, cust, now); err != nil {
+				return err
+			}
+			out = cust
+			return s.remember(ctx, tx, c, idem, cust, cust.ID)
+		})
+	})
+	return out, err
+}
+
+// DeleteCustomer deletes a customer and detaches (destroys) its saved cards.
+// Its payments stay.
+func (s *Service) DeleteCustomer(ctx context.Context, c *Caller, idem *Idem, id string) (*api.DeletedObject, error) {
+	out := &api.DeletedObject{ID: id, Object: "customer", Deleted: true}
+	err := s.idempotent(ctx, c, idem, func() error {
+		return s.store.Update(ctx, func(tx till.Tx) error {
+			cust, err := tx.Customer(ctx, c.Scope(), id)
+			if err != nil {
+				return err
+			}
+			if cust.Deleted {
+				return till.NotFound("customer", id)
+			}
+			now := s.now(c.Account, c.Livemode)
+			pms, err := tx.ListPaymentMethods(ctx, c.Scope(), cust.ID)
+			if err != nil {
+				return err
+			}
+			for _, pm := range pms {
+				if err := s.detach(ctx, tx, c.Scope(), pm, now); err != nil {
+					return err
+				}
+			}
+			from := cust.Version
+			cust.Deleted, cust.DefaultPaymentMethodID = true, ""
+			cust.Version++
+			cust.UpdatedAt = now
+			if err := tx.UpdateCustomer(ctx, cust, from); err != nil {
+				return err
+			}
+			if err := s.emit(ctx, tx, c.Scope(), till.EventCustomerDeleted, "customer", cust.ID, cust.Version, cust, now); err != nil {
+				return err
+			}
+			return s.remember(ctx, tx, c, idem, out, cust.ID)
+		})
+	})
+	return out, err
+}
+
+// ListCustomers lists the caller's customers, newest first.
+func (s *Service) ListCustomers(ctx context.Context, c *Caller, f till.CustomerFilter) ([]*till.Customer, bool, error) {
+	var out []*till.Customer
+	var more bool
+	err := s.store.View(ctx, func(tx till.Tx) (err error) {
+		out, more, err = tx.ListCustomers(ctx, c.Scope(), f)
+		return err
+	})
+	return out, more, err
+}
+
+// cardForVault validates card input and checks it with the processor (save
+// time verification); a refused card returns a card error and is not saved.
+func (s *Service) cardForVault(ctx context.Context, c *Caller, in *api.CardInput, field string) (till.Card, error) {
+	var v till.Validator
+	if in == nil {
+		v.Add(field, "%s is required", field)
+		return till.Card{}, v.Err()
+	}
+	card := vault.ValidateCard(&v, field, in.Domain(), s.now(c.Account, c.Livemode))
+	if err := v.Err(); err != nil {
+		return till.Card{}, err
+	}
+	if err := s.checkProcessor(ctx, c.Account, c.Livemode); err != nil {
+		return till.Card{}, err
+	}
+	proc, err := s.proc(ctx, c.Account, c.Livemode)
+	if err != nil {
+		return till.Card{}, err
+	}
+	cctx, cancel := s.callContext(ctx)
+	defer cancel()
+	res, err := proc.Verify(cctx, till.VerifyRequest{AccountID: c.Account.ID, Livemode: c.Livemode, Source: till.PaymentSource{Card: &card}})
+	if err != nil {
+		if _, ok := till.AsError(err); ok {
+			return till.Card{}, err
+		}
+		return till.Card{}, till.Errorf(till.EUnavailable, "The processor could not verify the card; try again.")
+	}
+	if res.Outcome == till.ProcessorDeclined {
+		return till.Card{}, &till.Error{Code: till.ECardDeclined, Message: DeclineMessage(res.DeclineCode), Param: field,
+			Decline: &till.Decline{DeclineCode: res.DeclineCode}}
+	}
+	return card, nil
+}
+
+// sealCard makes a payment method (or token) with id from a verified card.
+func (s *Service) sealCard(c *Caller, id, customerID string, card till.Card, now time.Time) (*till.PaymentMethod, error) {
+	sealed, dkID, err := s.keys.Seal([]byte(card.Number), []byte(id))
+	if err != nil {
+		return nil, err
+	}
+	return &till.PaymentMethod{
+		ID: id, AccountID: c.Account.ID, Livemode: c.Livemode, CustomerID: customerID, Type: "card",
+		Card: till.CardDetails{Brand: vault.Brand(card.Number), Last4: card.Number[len(card.Number)-4:],
+			ExpMonth: card.ExpMonth, ExpYear: card.ExpYear, Fingerprint: s.keys.Fingerprint(c.Account.ID, card.Number),
+			HolderName: card.HolderName},
+		Provider: till.ProcessorSimulator, SealedPAN: sealed, DataKeyID: dkID, CreatedAt: now,
+	}, nil
+}
+
+// tokenTTL is how long a card token can be attached.
+const tokenTTL = time.Hour
+
+// AddPaymentMethod vaults a card for a customer: a card given directly
+// (secret key) or a token from POST /v1/tokens. The card is verified with
+// the processor first; its number is stored only encrypted.
+func (s *Service) AddPaymentMethod(ctx context.Context, c *Caller, idem *Idem, customerID string, in api.PaymentMethodCreate) (*till.PaymentMethod, bool, error) {
+	var v till.Validator
+	sources := 0
+	for _, set := range []bool{in.Card != nil, in.Token != "", in.ProviderRef != ""} {
+		if set {
+			sources++
+		}
+	}
+	if sources != 1 {
+		v.Add("card", "send exactly one of card, token or providerRef")
+	}
+	if in.ProviderRef != "" {
+		v.Add("providerRef", "this account's processor (simulator) keeps no payment methods of its own; send card or token")
+	}
+	if err := v.Err(); err != nil {
+		return nil, false, err
+	}
+	var pm *till.PaymentMethod
+	var isDefault bool
+	err := s.idempotent(ctx, c, idem, func() error {
+		now := s.now(c.Account, c.Livemode)
+		id := s.ids.NewID(till.PrefixPaymentMethod)
+		if in.Card != nil {
+			card, err := s.cardForVault(ctx, c, in.Card, "card")
+			if err != nil {
+				return err
+			}
+			if pm, err = s.sealCard(c, id, customerID, card, now); err != nil {
+				return err
+			}
+		}
+		return s.store.Update(ctx, func(tx till.Tx) error {
+			cust, err := tx.Customer(ctx, c.Scope(), customerID)
+			if err != nil || cust.Deleted {
+				return till.NotFound("customer", customerID)
+			}
+			if in.Token != "" {
+				if pm, err = s.redeemToken(ctx, tx, c, in.Token, id, customerID, now); err != nil {
+					return err
+				}
+			}
+			if err := tx.CreatePaymentMethod(ctx, pm); err != nil {
+				return err
+			}
+			if in.SetDefault || cust.DefaultPaymentMethodID == "" {
+				from := cust.Version
+				cust.DefaultPaymentMethodID = pm.ID
+				cust.Version++
+				cust.UpdatedAt = now
+				if err := tx.UpdateCustomer(ctx, cust, from); err != nil {
+					return err
+				}
+			}
+			isDefault = cust.DefaultPaymentMethodID == pm.ID
+			if err := s.emit(ctx, tx, c.Scope(), till.EventPaymentMethodAttached, "payment_method", pm.ID, 1, pm, now); err != nil {
+				return err
+			}
+			return s.remember(ctx, tx, c, idem, api.PaymentMethodOf(pm, isDefault), pm.ID)
+		})
+	})
+	return pm, isDefault, err
+}
+
+// redeemToken turns an unused, unexpired token into payment method id: the
+// card number is re-sealed under the new id and the token's copy destroyed.
+func (s *Service) redeemToken(ctx context.Context, tx till.Tx, c *Caller, token, id, customerID string, now time.Time) (*till.PaymentMethod, error) {
+	notFound := paramNotFound("token", token, "token")
+	if !strings.HasPrefix(token, "tok_") {
+		return nil, notFound
+	}
+	t, err := tx.PaymentMethod(ctx, c.Scope(), token)
+	if err != nil {
+		return nil, notFound
+	}
+	if t.DetachedAt != nil || t.SealedPAN == nil {
+		return nil, till.ParamError(till.EValidation, "token", "token %s was already used", token)
+	}
+	if now.After(t.CreatedAt.Add(tokenTTL)) {
+		return nil, till.ParamError(till.EValidation, "token", "token %s has expired; tokens can be attached within an hour", token)
+	}
+	pan, err := s.keys.Open(t.SealedPAN, t.DataKeyID, []byte(t.ID))
+	if err != nil {
+		return nil, err
+	}
+	defer vault.Destroy(pan)
+	sealed, dkID, err := s.keys.Seal(pan, []byte(id))
+	if err != nil {
+		return nil, err
+	}
+	pm := *t
+	pm.ID, pm.CustomerID, pm.SealedPAN, pm.DataKeyID, pm.CreatedAt = id, customerID, sealed, dkID, now
+	used := now
+	t.DetachedAt, t.SealedPAN = &used, nil
+	if err := tx.UpdatePaymentMethod(ctx, t); err != nil {
+		return nil, err
+	}
+	return &pm, nil
+}
+
+// CreateToken vaults a card without a customer, for a browser holding a
+// publishable key; the token is attached to a customer by a secret-key call
+// within an hour, once.
+func (s *Service) CreateToken(ctx context.Context, c *Caller, idem *Idem, in api.TokenCreate) (*api.Token, error) {
+	var out *api.Token
+	err := s.idempotent(ctx, c, idem, func() error {
+		card, err := s.cardForVault(ctx, c, in.Card, "card")
+		if err != nil {
+			return err
+		}
+		now := s.now(c.Account, c.Livemode)
+		t, err := s.sealCard(c, s.ids.NewID("tok_"), "", card, now)
+		if err != nil {
+			return err
+		}
+		return s.store.Update(ctx, func(tx till.Tx) error {
+			if err := tx.CreatePaymentMethod(ctx, t); err != nil {
+				return err
+			}
+			view := api.PaymentMethodOf(t, false)
+			out = &api.Token{ID: t.ID, Object: "token", Card: view.Card, Livemode: t.Livemode,
+				CreatedAt: t.CreatedAt.UTC(), ExpiresAt: t.CreatedAt.Add(tokenTTL).UTC()}
+			return s.remember(ctx, tx, c, idem, out, t.ID)
+		})
+	})
+	return out, err
+}
+
+// PaymentMethod returns a saved method of the caller and whether it is its
+// customer's default.
+func (s *Service) PaymentMethod(ctx context.Context, c *Caller, id string) (*till.PaymentMethod, bool, error) {
+	var pm *till.PaymentMethod
+	var isDefault bool
+	err := s.store.View(ctx, func(tx till.Tx) error {
+		var err error
+		if pm, err = tx.PaymentMethod(ctx, c.Scope(), id); err != nil {
+			return err
+		}
+		if pm.DetachedAt != nil || !strings.HasPrefix(pm.ID, till.PrefixPaymentMethod) {
+			return till.NotFound("payment method", id)
+		}
+		cust, err := tx.Customer(ctx, c.Scope(), pm.CustomerID)
+		if err != nil {
+			return err
+		}
+		isDefault = cust.DefaultPaymentMethodID == pm.ID
+		return nil
+	})
+	return pm, isDefault, err
+}
+
+// ListPaymentMethods lists a customer's attached methods and its default.
+func (s *Service) ListPaymentMethods(ctx context.Context, c *Caller, customerID string) ([]*till.PaymentMethod, string, error) {
+	var pms []*till.PaymentMethod
+	var def string
+	err := s.store.View(ctx, func(tx till.Tx) error {
+		cust, err := tx.Customer(ctx, c.Scope(), customerID)
+		if err != nil || cust.Deleted {
+			return till.NotFound("customer", customerID)
+		}
+		def = cust.DefaultPaymentMethodID
+		pms, err = tx.ListPaymentMethods(ctx, c.Scope(), customerID)
+		return err
+	})
+	return pms, def, err
+}
+
+// DetachPaymentMethod detaches a saved method and destroys its card data.
+// Past payments keep their reference to it; new charges cannot use it.
+func (s *Service) DetachPaymentMethod(ctx context.Context, c *Caller, idem *Idem, id string) (*till.PaymentMethod, error) {
+	var out *till.PaymentMethod
+	err := s.idempotent(ctx, c, idem, func() error {
+		return s.store.Update(ctx, func(tx till.Tx) error {
+			pm, err := tx.PaymentMethod(ctx, c.Scope(), id)
+			if err != nil || pm.DetachedAt != nil || !strings.HasPrefix(pm.ID, till.PrefixPaymentMethod) {
+				return till.NotFound("payment method", id)
+			}
+			now := s.now(c.Account, c.Livemode)
+			if err := s.detach(ctx, tx, c.Scope(), pm, now); err != nil {
+				return err
+			}
+			cust, err := tx.Customer(ctx, c.Scope(), pm.CustomerID)
+			if err != nil {
+				return err
+			}
+			if cust.DefaultPaymentMethodID == pm.ID {
+				from := cust.Version
+				cust.DefaultPaymentMethodID = ""
+				cust.Version++
+				cust.UpdatedAt = now
+				if err := tx.UpdateCustomer(ctx, cust, from); err != nil {
+					return err
+				}
+			}
+			out = pm
+			return s.remember(ctx, tx, c, idem, api.PaymentMethodOf(pm, false), pm.ID)
+		})
+	})
+	return out, err
+}
+
+// detach marks pm detached and drops its sealed card number.
+func (s *Service) detach(ctx context.Context, tx till.Tx, scope till.Scope, pm *till.PaymentMethod, now time.Time) error {
+	pm.DetachedAt = &now
+	pm.SealedPAN, pm.DataKeyID = nil, ""
+	if err := tx.UpdatePaymentMethod(ctx, pm); err != nil {
+		return err
+	}
+	return s.emit(ctx, tx, scope, till.EventPaymentMethodDetached, "payment_method", pm.ID, 2, pm, now)
+}

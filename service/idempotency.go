@@ -1,0 +1,171 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"time"
+
+	"github.com/tillpay/till"
+)
+
+// Idem carries a request's Idempotency-Key through a use case (SPEC §1).
+//
+// A use case made of one unit of work stores the rendered response in that
+// same unit, so the work and its remembered response commit together. A use
+// case that calls a processor first stores the key in progress, under a
+// lease and naming the payment it works on, in the unit of work that records
+// the attempt; the unit that settles the attempt stores the response. A
+// repeat of a request whose process died is finished by the repeat, never
+// started again.
+type Idem struct {
+	Key    string
+	Method string
+	Path   string
+	Hash   []byte // SHA-256 of the request body
+	// Render turns the use case's result (and, for a declined charge, its
+	// card error) into the status and body that are stored and sent.
+	Render func(v any, err error) (status int, body []byte)
+
+	// Replayed, Status and Body are set by the service: Body is the stored
+	// response to send; Replayed says it was stored by an earlier request.
+	Replayed bool
+	Status   int
+	Body     []byte
+}
+
+// MaxIdempotencyKeyLen is the longest Idempotency-Key accepted.
+const MaxIdempotencyKeyLen = 255
+
+// IdempotencyRetention is how long a completed key is remembered.
+const IdempotencyRetention = 24 * time.Hour
+
+// errIdemRace means another request claimed the key between the lookup and
+// this request's unit of work; the lookup is repeated.
+var errIdemRace = errors.New("service: idempotency key claimed concurrently")
+
+// idempotent runs a use case under idem: a repeat of a finished request is
+// answered from the store, a repeat of a running one is refused, a repeat of
+// one whose process died is finished. With idem nil it just runs.
+func (s *Service) idempotent(ctx context.Context, c *Caller, idem *Idem, run func() error) error {
+	if idem == nil {
+		return run()
+	}
+	for range 3 {
+		done, err := s.replay(ctx, c, idem)
+		if err != nil || done {
+			return err
+		}
+		if err := run(); !errors.Is(err, errIdemRace) {
+			return err
+		}
+	}
+	return inProgress()
+}
+
+func inProgress() error {
+	return till.Errorf(till.EInProgress, "A request with this Idempotency-Key is still being processed; retry later.")
+}
+
+// replay answers idem from the store if a request with its key exists. It
+// reports whether the request was answered.
+func (s *Service) replay(ctx context.Context, c *Caller, idem *Idem) (bool, error) {
+	var rec *till.IdempotencyRecord
+	err := s.store.View(ctx, func(tx till.Tx) (err error) {
+		rec, err = tx.IdempotencyRecord(ctx, c.Scope(), idem.Key)
+		return err
+	})
+	if isNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if rec.Method != idem.Method || rec.Path != idem.Path || !bytes.Equal(rec.RequestHash, idem.Hash) {
+		return false, till.Errorf(till.EKeyReused,
+			"This Idempotency-Key was already used with a different request (%s %s); use a new key for a new request.", rec.Method, rec.Path)
+	}
+	if rec.State == till.IdemDone {
+		idem.Replayed, idem.Status, idem.Body = true, rec.StatusCode, rec.ResponseBody
+		return true, nil
+	}
+	if s.clock.Now().Before(rec.LeaseUntil) {
+		return false, inProgress()
+	}
+	if err := s.resume(ctx, c, idem); err != nil {
+		return false, err
+	}
+	idem.Replayed = true
+	return true, nil
+}
+
+// remember stores the rendered response to idem in the unit of work tx that
+// did the request's work. resourceID names the object the request made.
+func (s *Service) remember(ctx context.Context, tx till.Tx, c *Caller, idem *Idem, v any, resourceID string) error {
+	if idem == nil {
+		return nil
+	}
+	status, body := idem.Render(v, nil)
+	now := s.clock.Now()
+	err := tx.CreateIdempotencyRecord(ctx, &till.IdempotencyRecord{
+		AccountID: c.Account.ID, Livemode: c.Livemode, Key: idem.Key, Method: idem.Method, Path: idem.Path,
+		RequestHash: idem.Hash, State: till.IdemDone, ResourceID: resourceID, StatusCode: status, ResponseBody: body,
+		CreatedAt: now, UpdatedAt: now,
+	})
+	if errors.Is(err, till.ErrDuplicate) {
+		return errIdemRace
+	}
+	if err != nil {
+		return err
+	}
+	idem.Status, idem.Body = status, body
+	return nil
+}
+
+// claimKey stores idem in progress for a multi-step request working on
+// resourceID, leased to this process.
+func (s *Service) claimKey(ctx context.Context, tx till.Tx, scope till.Scope, idem *Idem, resourceID string) error {
+	if idem == nil {
+		return nil
+	}
+	now := s.clock.Now()
+	err := tx.CreateIdempotencyRecord(ctx, &till.IdempotencyRecord{
+		AccountID: scope.AccountID, Livemode: scope.Livemode, Key: idem.Key, Method: idem.Method, Path: idem.Path,
+		RequestHash: idem.Hash, State: till.IdemInProgress, LeaseOwner: s.instance, LeaseUntil: now.Add(s.lease),
+		ResourceID: resourceID, CreatedAt: now, UpdatedAt: now,
+	})
+	if errors.Is(err, till.ErrDuplicate) {
+		return errIdemRace
+	}
+	return err
+}
+
+// completeKey stores the final response of a multi-step request, rendered
+// from its result and error, in the unit of work that settled it.
+func (s *Service) completeKey(ctx context.Context, tx till.Tx, scope till.Scope, idem *Idem, v any, resultErr error) error {
+	if idem == nil {
+		return nil
+	}
+	rec, err := tx.IdempotencyRecord(ctx, scope, idem.Key)
+	if err != nil {
+		return err
+	}
+	status, body := idem.Render(v, resultErr)
+	rec.State, rec.StatusCode, rec.ResponseBody = till.IdemDone, status, body
+	rec.LeaseOwner, rec.LeaseUntil, rec.UpdatedAt = "", time.Time{}, s.clock.Now()
+	if err := tx.UpdateIdempotencyRecord(ctx, rec); err != nil {
+		return err
+	}
+	idem.Status, idem.Body = status, body
+	return nil
+}
+
+// PurgeIdempotencyKeys forgets completed keys older than the retention.
+func (s *Service) PurgeIdempotencyKeys(ctx context.Context) (int, error) {
+	var n int
+	err := s.store.Update(ctx, func(tx till.Tx) (err error) {
+		n, err = tx.DeleteIdempotencyRecords(ctx, s.clock.Now().Add(-IdempotencyRetention))
+		return err
+	})
+	return n, err
+}

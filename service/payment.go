@@ -1,0 +1,259 @@
+package service
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/tillpay/till"
+	"github.com/tillpay/till/api"
+)
+
+// Payment returns a payment of the caller.
+func (s *Service) Payment(ctx context.Context, c *Caller, id string) (*till.Payment, error) {
+	var p *till.Payment
+	err := s.store.View(ctx, func(tx till.Tx) (err error) {
+		p, err = tx.Payment(ctx, c.Scope(), id)
+		return err
+	})
+	return p, err
+}
+
+// ListPayments lists the caller's payments, newest first.
+func (s *Service) ListPayments(ctx context.Context, c *Caller, f till.PaymentFilter) ([]*till.Payment, bool, error) {
+	var out []*till.Payment
+	var more bool
+	err := s.store.View(ctx, func(tx till.Tx) (err error) {
+		out, more, err = tx.ListPayments(ctx, c.Scope(), f)
+		return err
+	})
+	return out, more, err
+}
+
+// UpdatePayment applies a PATCH: metadata at any time; scheduledAt,
+// paymentMethodId and active only while the payment waits (scheduled or
+// retry_scheduled).
+func (s *Service) UpdatePayment(ctx context.Context, c *Caller, idem *Idem, id string, in api.PaymentUpdate) (*till.Payment, error) {
+	var v till.Validator
+	till.ValidateMetadata(&v, "metadata", in.Metadata)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	var out *till.Payment
+	err := s.idempotent(ctx, c, idem, func() error {
+		return s.store.Update(ctx, func(tx till.Tx) error {
+			a, err := tx.Account(ctx, c.Account.ID)
+			if err != nil {
+				return err
+			}
+			p, err := tx.Payment(ctx, c.Scope(), id)
+			if err != nil {
+				return err
+			}
+			from := p.Version
+			now := s.now(a, c.Livemode)
+			waiting := p.Status == till.StatusScheduled || p.Status == till.StatusRetryScheduled
+			if (in.ScheduledAt != nil || in.PaymentMethodID != nil || in.Active != nil) && !waiting {
+				return till.Conflict("scheduledAt, paymentMethodId and active can only change while a payment is scheduled or retry_scheduled; this one is %s.", p.Status)
+			}
+			if in.ScheduledAt != nil {
+				at := in.ScheduledAt.UTC()
+				if !at.After(now) {
+					v.Add("scheduledAt", "scheduledAt must be in the future")
+				}
+				p.ScheduledAt = &at
+			}
+			if in.PaymentMethodID != nil {
+				pmID := strings.TrimSpace(*in.PaymentMethodID)
+				pm, err := tx.PaymentMethod(ctx, c.Scope(), pmID)
+				if err != nil || pm.DetachedAt != nil || pm.CustomerID != p.CustomerID || !strings.HasPrefix(pmID, till.PrefixPaymentMethod) {
+					v.Add("paymentMethodId", "no attached payment method %s on this payment's customer", pmID)
+				} else {
+					p.PaymentMethodID, p.Provider = pm.ID, pm.Provider
+				}
+			}
+			if in.Active != nil {
+				p.Active = *in.Active
+			}
+			if err := v.Err(); err != nil {
+				return err
+			}
+			if in.Metadata != nil {
+				p.Metadata = till.MergeMetadata(p.Metadata, in.Metadata)
+			}
+			p.Version++
+			p.UpdatedAt = now
+			if err := tx.UpdatePayment(ctx, p, from); err != nil {
+				return err
+			}
+			if waiting {
+				if err := tx.DeleteTasks(ctx, taskScheduled, p.ID); err != nil {
+					return err
+				}
+				if p.Active {
+					if err := s.scheduleTask(ctx, tx, a, p); err != nil {
+						return err
+					}
+				}
+			}
+			out = p
+			return s.remember(ctx, tx, c, idem, p, p.ID)
+		})
+	})
+	return out, err
+}
+
+// scheduleTask queues the run of a waiting payment at its scheduledAt, which
+// is in the account's clock: a test clock ahead of the wall clock makes the
+// task due sooner in real time.
+func (s *Service) scheduleTask(ctx context.Context, tx till.Tx, a *till.Account, p *till.Payment) error {
+	runAt := *p.ScheduledAt
+	if !p.Livemode {
+		runAt = runAt.Add(-a.TestClockOffset)
+	}
+	return tx.CreateTask(ctx, &till.Task{
+		ID: s.ids.NewID(till.PrefixTask), Kind: taskScheduled, AccountID: p.AccountID, Livemode: p.Livemode,
+		Ref: p.ID, RunAt: runAt, CreatedAt: s.clock.Now(),
+	})
+}
+
+// maybeRetry plans the next try of a failed off-session charge after a soft
+// decline, per the account's retry policy (SPEC §11). Hard declines and
+// exhausted policies leave the payment failed.
+func (s *Service) maybeRetry(ctx context.Context, tx till.Tx, a *till.Account, p *till.Payment, soft bool, now time.Time) error {
+	if !soft || p.Kind != till.KindCharge || !a.RetryPolicy.Enabled {
+		return nil
+	}
+	tries := 0
+	for _, att := range p.Attempts {
+		if att.Kind == till.AttemptCharge {
+			tries++
+		}
+	}
+	if tries > len(a.RetryPolicy.DelaysDays) {
+		return nil
+	}
+	at := now.Add(time.Duration(a.RetryPolicy.DelaysDays[tries-1]) * 24 * time.Hour)
+	p.ScheduledAt = &at
+	ev, err := p.Transition(till.StatusRetryScheduled, now)
+	if err != nil {
+		return err
+	}
+	if err := s.emit(ctx, tx, till.Scope{AccountID: p.AccountID, Livemode: p.Livemode}, ev, "payment", p.ID, p.Version, p, now); err != nil {
+		return err
+	}
+	return s.scheduleTask(ctx, tx, a, p)
+}
+
+// runScheduled starts a scheduled charge or a planned retry whose time has
+// come: tax is computed again at the time of the charge, the payment moves
+// to processing with a new attempt, and the processor is called.
+func (s *Service) runScheduled(ctx context.Context, t *till.Task) error {
+	scope := till.Scope{AccountID: t.AccountID, Livemode: t.Livemode}
+	var attemptID string
+	err := s.store.Update(ctx, func(tx till.Tx) error {
+		attemptID = ""
+		if err := tx.DeleteTask(ctx, t.ID, ""); err != nil {
+			return err
+		}
+		a, err := tx.Account(ctx, scope.AccountID)
+		if err != nil {
+			return err
+		}
+		p, err := tx.Payment(ctx, scope, t.Ref)
+		if err != nil {
+			return err
+		}
+		if (p.Status != till.StatusScheduled && p.Status != till.StatusRetryScheduled) || !p.Active {
+			return nil
+		}
+		from := p.Version
+		now := s.now(a, scope.Livemode)
+		ev, err := p.Transition(till.StatusProcessing, now)
+		if err != nil {
+			return err
+		}
+		if err := s.emit(ctx, tx, scope, ev, "payment", p.ID, p.Version, p, now); err != nil {
+			return err
+		}
+		cust, _, targetErr := s.chargeTarget(ctx, tx, scope, p.CustomerID, p.PaymentMethodID)
+		if targetErr == nil && p.Status == till.StatusProcessing && len(p.Attempts) == 0 {
+			// A first run: the tax is that of the day of the charge.
+			targetErr = computeTax(a, cust, p, now)
+		}
+		att := s.addAttempt(p, till.AttemptCharge, p.AmountTotal, now)
+		if targetErr != nil {
+			msg := "The payment could not be charged: " + publicMessage(targetErr)
+			att.Outcome, att.Code, att.Message = till.OutcomeFailed, "payment_method_unavailable", msg
+			p.Failure = &till.Failure{Code: "payment_method_unavailable", Message: msg}
+			ev, err := p.Transition(till.StatusFailed, now)
+			if err != nil {
+				return err
+			}
+			if err := s.emit(ctx, tx, scope, ev, "payment", p.ID, p.Version, p, now); err != nil {
+				return err
+			}
+			return tx.UpdatePayment(ctx, p, from)
+		}
+		if err := tx.UpdatePayment(ctx, p, from); err != nil {
+			return err
+		}
+		attemptID = att.ID
+		return s.leaseReconcile(ctx, tx, p)
+	})
+	if err != nil || attemptID == "" {
+		return err
+	}
+	_, err = s.execute(ctx, scope, t.Ref, attemptID, nil)
+	return ignoreCardError(err)
+}
+
+// publicMessage is the caller-safe message of err.
+func publicMessage(err error) string {
+	if e, ok := till.AsError(err); ok && e.Code != till.EInternal {
+		return e.Message
+	}
+	return "an internal error occurred"
+}
+
+// ProcessorRecords returns the simulator's own record of what it did for a
+// reference, or for every attempt of a payment (test mode only).
+func (s *Service) ProcessorRecords(ctx context.Context, c *Caller, reference, paymentID string) ([]*till.ProcessorRecord, error) {
+	if c.Livemode {
+		return nil, till.Errorf(till.ELiveForbidden, "The simulator's records exist only in test mode.")
+	}
+	if (reference == "") == (paymentID == "") {
+		return nil, till.ParamError(till.EValidation, "reference", "pass exactly one of reference or paymentId")
+	}
+	var out []*till.ProcessorRecord
+	err := s.store.View(ctx, func(tx till.Tx) error {
+		refs := []string{reference}
+		if paymentID != "" {
+			p, err := tx.Payment(ctx, c.Scope(), paymentID)
+			if err != nil {
+				return err
+			}
+			refs = refs[:0]
+			for _, a := range p.Attempts {
+				refs = append(refs, a.Reference)
+			}
+		}
+		for _, ref := range refs {
+			recs, err := tx.ProcessorRecords(ctx, c.Scope(), ref, "")
+			if err != nil {
+				return err
+			}
+			out = append(out, recs...)
+			children, err := tx.ProcessorRecords(ctx, c.Scope(), "", ref)
+			if err != nil {
+				return err
+			}
+			out = append(out, children...)
+		}
+		return nil
+	})
+	if out == nil {
+		out = []*till.ProcessorRecord{}
+	}
+	return out, err
+}

@@ -1,0 +1,145 @@
+// Package service holds Till's use cases: creating accounts and keys,
+// customers and their vaulted cards, charging them, and the background work
+// that settles what a request could not. Each use case is one or more units
+// of work on the till.Store; every state change commits together with its
+// events and outbox rows. Calls to a processor happen between units of work,
+// never inside one.
+package service
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/tillpay/till"
+	"github.com/tillpay/till/vault"
+)
+
+// ProcessorFactory returns the processor an account uses in a mode.
+type ProcessorFactory func(ctx context.Context, a *till.Account, livemode bool) (till.Processor, error)
+
+// Config wires a Service.
+type Config struct {
+	Store     till.Store
+	Clock     till.Clock
+	IDs       till.IDSource
+	Keyring   *vault.Keyring
+	Processor ProcessorFactory
+	// PublicBaseURL is the origin of payment-link and authentication URLs.
+	PublicBaseURL string
+	// Instance names this process as the holder of leases.
+	Instance string
+	// Lease is how long a request or worker holds work before another
+	// process may take it over. It must exceed ProcessorTimeout.
+	Lease time.Duration
+	// ProcessorTimeout bounds one processor call.
+	ProcessorTimeout time.Duration
+	// ReconcileAfter is how long after an unknown outcome the reconciler
+	// first asks the processor.
+	ReconcileAfter time.Duration
+	Logger         *slog.Logger
+}
+
+// Service implements the use cases. It is safe for concurrent use.
+type Service struct {
+	store    till.Store
+	clock    till.Clock
+	ids      till.IDSource
+	keys     *vault.Keyring
+	proc     ProcessorFactory
+	baseURL  string
+	instance string
+	lease    time.Duration
+	timeout  time.Duration
+	recAfter time.Duration
+	log      *slog.Logger
+	auth     *keyCache
+}
+
+// New returns a Service. Zero durations get defaults: a 30 s lease, a 15 s
+// processor timeout and a first reconciliation 1 s after an unknown outcome.
+func New(cfg Config) *Service {
+	if cfg.Clock == nil {
+		cfg.Clock = till.SystemClock{}
+	}
+	if cfg.IDs == nil {
+		cfg.IDs = till.RandomIDs{}
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 30 * time.Second
+	}
+	if cfg.ProcessorTimeout <= 0 {
+		cfg.ProcessorTimeout = 15 * time.Second
+	}
+	if cfg.ReconcileAfter <= 0 {
+		cfg.ReconcileAfter = time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Instance == "" {
+		cfg.Instance = "inst_" + till.RandomString(12)
+	}
+	return &Service{
+		store: cfg.Store, clock: cfg.Clock, ids: cfg.IDs, keys: cfg.Keyring, proc: cfg.Processor,
+		baseURL: strings.TrimRight(cfg.PublicBaseURL, "/"), instance: cfg.Instance, lease: cfg.Lease,
+		timeout: cfg.ProcessorTimeout, recAfter: cfg.ReconcileAfter, log: cfg.Logger, auth: newKeyCache(),
+	}
+}
+
+// Store returns the service's store.
+func (s *Service) Store() till.Store { return s.store }
+
+// Instance returns the lease-holder name of this process.
+func (s *Service) Instance() string { return s.instance }
+
+// PublicBaseURL returns the origin that public URLs start with.
+func (s *Service) PublicBaseURL() string { return s.baseURL }
+
+// Caller is an authenticated API key and its account.
+type Caller struct {
+	Account  *till.Account
+	Key      *till.APIKey
+	Livemode bool
+}
+
+// Scope returns the caller's tenant.
+func (c *Caller) Scope() till.Scope {
+	return till.Scope{AccountID: c.Account.ID, Livemode: c.Livemode}
+}
+
+// now returns the time of the caller's account clock.
+func (s *Service) now(a *till.Account, livemode bool) time.Time {
+	return a.Now(s.clock, livemode)
+}
+
+// emit records an event about obj (a domain object stored as JSON) in the
+// same unit of work as the change it describes.
+func (s *Service) emit(ctx context.Context, tx till.Tx, scope till.Scope, typ, objType, objID string, version int64, obj any, at time.Time) error {
+	if pm, ok := obj.(*till.PaymentMethod); ok {
+		// Events outlive a detached card: they never hold its sealed number.
+		c := *pm
+		c.SealedPAN, c.DataKeyID = nil, ""
+		obj = &c
+	}
+	data, err := json.Marshal(obj)
+	if err != nil {
+		return err
+	}
+	return tx.CreateEvent(ctx, &till.Event{
+		ID: s.ids.NewID(till.PrefixEvent), AccountID: scope.AccountID, Livemode: scope.Livemode, Type: typ,
+		ObjectType: objType, ObjectID: objID, ObjectVersion: version, Data: data, CreatedAt: at,
+	})
+}
+
+// hashKey returns the stored form of an API key.
+func hashKey(raw string) []byte {
+	h := sha256.Sum256([]byte(raw))
+	return h[:]
+}
+
+// isNotFound reports whether err is a resource_missing error.
+func isNotFound(err error) bool { return till.ErrorCode(err) == till.ENotFound }
