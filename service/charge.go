@@ -412,7 +412,9 @@ func (s *Service) execute(ctx context.Context, scope till.Scope, paymentID, atte
 		return nil, err
 	}
 	att := p.Attempt(attemptID)
+	s.at("charge.before-call")
 	res, callErr := s.callCharge(ctx, a, p, pm, att, s.now(a, scope.Livemode), false)
+	s.at("charge.after-call")
 	return s.settle(ctx, scope, paymentID, attemptID, res, callErr, idem)
 }
 

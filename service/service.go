@@ -41,6 +41,10 @@ type Config struct {
 	// first asks the processor.
 	ReconcileAfter time.Duration
 	Logger         *slog.Logger
+	// Hook, if set, is called at named points of a charge
+	// ("charge.before-call", "charge.after-call"). Crash tests use it to
+	// stop the process at an exact point; production leaves it nil.
+	Hook func(point string)
 }
 
 // Service implements the use cases. It is safe for concurrent use.
@@ -57,6 +61,7 @@ type Service struct {
 	recAfter time.Duration
 	log      *slog.Logger
 	auth     *keyCache
+	hook     func(point string)
 }
 
 // New returns a Service. Zero durations get defaults: a 30 s lease, a 15 s
@@ -86,7 +91,7 @@ func New(cfg Config) *Service {
 	return &Service{
 		store: cfg.Store, clock: cfg.Clock, ids: cfg.IDs, keys: cfg.Keyring, proc: cfg.Processor,
 		baseURL: strings.TrimRight(cfg.PublicBaseURL, "/"), instance: cfg.Instance, lease: cfg.Lease,
-		timeout: cfg.ProcessorTimeout, recAfter: cfg.ReconcileAfter, log: cfg.Logger, auth: newKeyCache(),
+		timeout: cfg.ProcessorTimeout, recAfter: cfg.ReconcileAfter, log: cfg.Logger, auth: newKeyCache(), hook: cfg.Hook,
 	}
 }
 
@@ -133,6 +138,13 @@ func (s *Service) emit(ctx context.Context, tx till.Tx, scope till.Scope, typ, o
 		ID: s.ids.NewID(till.PrefixEvent), AccountID: scope.AccountID, Livemode: scope.Livemode, Type: typ,
 		ObjectType: objType, ObjectID: objID, ObjectVersion: version, Data: data, CreatedAt: at,
 	})
+}
+
+// at calls the test hook at a named point.
+func (s *Service) at(point string) {
+	if s.hook != nil {
+		s.hook(point)
+	}
 }
 
 // hashKey returns the stored form of an API key.

@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tillpay/till"
@@ -48,10 +49,17 @@ type Store struct {
 	wstmts map[string]*sql.Stmt // owned by the writer goroutine
 	rmu    sync.Mutex
 	rstmts map[string]*sql.Stmt
+	// rslots admits at most Readers concurrent View transactions to a pool
+	// of Readers+1 connections, so that preparing a statement on the pool
+	// (under rmu) always finds a connection: with every connection held by a
+	// View waiting for rmu, the preparer would otherwise wait forever.
+	rslots chan struct{}
 
 	mu       sync.RWMutex // held for reading while queueing, for writing by Close
 	closed   bool
 	reqs     chan *request
+	commits  atomic.Int64 // transactions committed by the writer
+	units    atomic.Int64 // Update functions committed in them
 	quit     chan struct{}
 	stopped  chan struct{}
 	closeMu  sync.Once
@@ -114,8 +122,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		wdb.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	rdb.SetMaxOpenConns(opts.Readers)
-	rdb.SetMaxIdleConns(opts.Readers)
+	rdb.SetMaxOpenConns(opts.Readers + 1)
+	rdb.SetMaxIdleConns(opts.Readers + 1)
+	s.rslots = make(chan struct{}, opts.Readers)
 	rdb.SetConnMaxIdleTime(0)
 	s.rdb = rdb
 	go s.writer()
@@ -165,8 +174,21 @@ func (s *Store) Settings(ctx context.Context) (map[string]string, error) {
 	return out, err
 }
 
+// Stats reports how many write transactions the writer committed and how
+// many Update functions they carried; units/commits is the mean group-commit
+// batch.
+func (s *Store) Stats() (commits, units int64) {
+	return s.commits.Load(), s.units.Load()
+}
+
 // View runs fn in a read-only transaction on a consistent snapshot.
 func (s *Store) View(ctx context.Context, fn func(till.Tx) error) error {
+	select {
+	case s.rslots <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("sqlite: begin read: %w", ctx.Err())
+	}
+	defer func() { <-s.rslots }()
 	rtx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return fmt.Errorf("sqlite: begin read: %w", err)
@@ -291,6 +313,8 @@ func (s *Store) runOne(r *request) error {
 		s.control("ROLLBACK")
 		return fmt.Errorf("sqlite: commit: %w", err)
 	}
+	s.commits.Add(1)
+	s.units.Add(1)
 	return nil
 }
 
@@ -320,6 +344,8 @@ func (s *Store) runShared(live []*request) ([]error, error) {
 		s.control("ROLLBACK")
 		return nil, err
 	}
+	s.commits.Add(1)
+	s.units.Add(int64(len(live)))
 	return results, nil
 }
 

@@ -132,7 +132,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	sim := simulator.New(st, till.RandomIDs{})
 	svc := service.New(service.Config{
 		Store: st, Keyring: keys, PublicBaseURL: cfg.publicBaseURL, Lease: cfg.lease,
-		ProcessorTimeout: cfg.processorTimeout, Logger: log,
+		ProcessorTimeout: cfg.processorTimeout, Logger: log, Hook: failpoint(log),
 		Processor: func(ctx context.Context, a *till.Account, livemode bool) (till.Processor, error) {
 			if livemode {
 				return nil, till.Errorf(till.ELiveForbidden, "Live mode needs a real processor; none is configured for this account.")
@@ -188,6 +188,22 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	wg.Wait()
 	log.Info("stopped")
 	return err
+}
+
+// failpoint returns the crash-test hook named by TILL_FAILPOINT: when a
+// charge reaches that point, the request stops there for good (the test then
+// kills the process). Without the variable it returns nil.
+func failpoint(log *slog.Logger) func(string) {
+	name := os.Getenv("TILL_FAILPOINT")
+	if name == "" {
+		return nil
+	}
+	return func(point string) {
+		if point == name {
+			log.Warn("failpoint reached", "point", point)
+			select {}
+		}
+	}
 }
 
 // writeKeysFile stores the first account's keys in the data folder, readable

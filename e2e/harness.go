@@ -1,0 +1,231 @@
+// Package e2e holds Till's end-to-end tests: each starts the real HTTP
+// server on a real database (SQLite, and PostgreSQL where a server is
+// available) with the simulator processor, and talks to it over HTTP through
+// package client, as a merchant's code would.
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tillpay/till"
+	"github.com/tillpay/till/api"
+	"github.com/tillpay/till/client"
+	tillhttp "github.com/tillpay/till/http"
+	"github.com/tillpay/till/processor/simulator"
+	"github.com/tillpay/till/service"
+	"github.com/tillpay/till/sqlite"
+	"github.com/tillpay/till/vault"
+)
+
+// Backend opens a fresh, empty store for one test.
+type Backend struct {
+	Name string
+	Open func(tb testing.TB) till.Store
+}
+
+// SQLite is the embedded store in a temporary folder.
+var SQLite = Backend{Name: "sqlite", Open: func(tb testing.TB) till.Store {
+	tb.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(tb.TempDir(), "till.db"), sqlite.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return st
+}}
+
+// Backends are the stores every end-to-end test runs on. Packages that add a
+// store append to it in an init function of a _test file.
+var Backends = []Backend{SQLite}
+
+// Env is a running Till: its URL, a client holding the first account's test
+// secret key, and the parts tests may reach into.
+type Env struct {
+	URL     string
+	Client  *client.Client
+	Keys    *api.NewAccountKeys
+	Service *service.Service
+	Store   till.Store
+	Keyring *vault.Keyring
+	tb      testing.TB
+}
+
+// Options change how an Env starts.
+type Options struct {
+	Lease            time.Duration
+	ProcessorTimeout time.Duration
+	RateLimit        float64
+	AdminToken       string
+	// NoWorkers leaves the background workers stopped; the test runs them
+	// with RunDue.
+	NoWorkers bool
+}
+
+// Each runs fn as a subtest on every backend.
+func Each(t *testing.T, fn func(t *testing.T, b Backend)) {
+	for _, b := range Backends {
+		t.Run(b.Name, func(t *testing.T) { fn(t, b) })
+	}
+}
+
+// Start runs Till on a fresh store of backend b, with a bootstrapped account.
+func Start(tb testing.TB, b Backend, opts ...Options) *Env {
+	tb.Helper()
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	ctx := context.Background()
+	st := b.Open(tb)
+	mk, err := vault.ParseMasterKeys("0000000000000000000000000000000000000000000000000000000000000001")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	kr := vault.NewKeyring(mk, nil, nil)
+	if err := st.Update(ctx, func(tx till.Tx) error {
+		existing, err := tx.DataKeys(ctx)
+		if err != nil {
+			return err
+		}
+		created, _, err := kr.Load(existing)
+		for _, k := range created {
+			if err == nil {
+				err = tx.CreateDataKey(ctx, k)
+			}
+		}
+		return err
+	}); err != nil {
+		tb.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	if os.Getenv("TILL_TEST_LOG") != "" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	env := &Env{Store: st, Keyring: kr, tb: tb}
+	srv := httptest.NewUnstartedServer(nil)
+	base := "http://" + srv.Listener.Addr().String()
+	sim := simulator.New(st, till.RandomIDs{})
+	env.Service = service.New(service.Config{
+		Store: st, Keyring: kr, PublicBaseURL: base, Lease: o.Lease, ProcessorTimeout: o.ProcessorTimeout, Logger: log,
+		Processor: func(ctx context.Context, a *till.Account, livemode bool) (till.Processor, error) {
+			if livemode {
+				return nil, till.Errorf(till.ELiveForbidden, "no live processor")
+			}
+			return sim, nil
+		},
+	})
+	srv.Config.Handler = tillhttp.New(env.Service, tillhttp.Options{PublicBaseURL: base, AdminToken: o.AdminToken,
+		Logger: log, RateLimit: o.RateLimit})
+	srv.Start()
+	env.URL = base
+	if env.Keys, err = env.Service.Bootstrap(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	env.Client = client.New(base, env.Keys.TestSecretKey)
+	workCtx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	if !o.NoWorkers {
+		wg.Go(func() { env.Service.RunWorkers(workCtx, service.WorkerOptions{Poll: 20 * time.Millisecond}) })
+	}
+	tb.Cleanup(func() {
+		stop()
+		wg.Wait()
+		srv.Close()
+		st.Close()
+	})
+	return env
+}
+
+// Ctx returns a context bounded for one test step.
+func (e *Env) Ctx() context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	e.tb.Cleanup(cancel)
+	return ctx
+}
+
+// Customer creates a customer in country (empty for none).
+func (e *Env) Customer(country string) *api.Customer {
+	e.tb.Helper()
+	in := api.CustomerCreate{Email: "buyer@example.com", Name: "Jana Müller"}
+	if country != "" {
+		in.Address = &api.Address{Country: country}
+	}
+	c, err := e.Client.CreateCustomer(e.Ctx(), in)
+	if err != nil {
+		e.tb.Fatal(err)
+	}
+	return c
+}
+
+// Card saves card number as the customer's default method.
+func (e *Env) Card(customerID, number string) *api.PaymentMethod {
+	e.tb.Helper()
+	pm, err := e.Client.AddPaymentMethod(e.Ctx(), customerID, api.PaymentMethodCreate{
+		Card: &api.CardInput{Number: number, ExpMonth: 12, ExpYear: time.Now().Year() + 3, CVC: "123"}, SetDefault: true})
+	if err != nil {
+		e.tb.Fatal(err)
+	}
+	return pm
+}
+
+// CustomerWithCard creates a customer in country with a default card.
+func (e *Env) CustomerWithCard(country, number string) (*api.Customer, *api.PaymentMethod) {
+	e.tb.Helper()
+	c := e.Customer(country)
+	return c, e.Card(c.ID, number)
+}
+
+// Eventually polls cond every 20 ms until it returns true or timeout passes.
+func (e *Env) Eventually(timeout time.Duration, what string, cond func() bool) {
+	e.tb.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			e.tb.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Amount returns a pointer to n, for request fields.
+func Amount(n int64) *int64 { return &n }
+
+// Bool returns a pointer to b.
+func Bool(b bool) *bool { return &b }
+
+// Str returns a pointer to s.
+func Str(s string) *string { return &s }
+
+// APIError asserts err is an API error with the status and code.
+func APIError(tb testing.TB, err error, status int, code string) *client.Error {
+	tb.Helper()
+	ce, ok := err.(*client.Error)
+	if !ok {
+		tb.Fatalf("want API error %d %s, got %v", status, code, err)
+	}
+	if ce.Status != status || ce.Code != code {
+		tb.Fatalf("want %d %s, got %d %s: %s", status, code, ce.Status, ce.Code, ce.Message)
+	}
+	return ce
+}
+
+// Must fails the test on err and returns v.
+func Must[T any](tb testing.TB) func(v T, err error) T {
+	return func(v T, err error) T {
+		tb.Helper()
+		if err != nil {
+			tb.Fatalf("unexpected error: %v", err)
+		}
+		return v
+	}
+}
+
+// String renders v for failure messages.
+func String(v any) string { return fmt.Sprintf("%+v", v) }
