@@ -11,6 +11,8 @@
 # A failing input is written by `go test` to the package's testdata/fuzz/FuzzXxx/ folder; commit it with the fix and
 # it becomes a regression case that plain `go test` replays. The exit status is 1 if any target failed.
 set -euo pipefail
+# shellcheck source=scripts/job.sh
+source "$(dirname "${BASH_SOURCE[0]}")/job.sh" # job_run: Ctrl-C stops the whole run, not just one target
 
 per_target=10
 budget=0
@@ -75,7 +77,7 @@ for i in "${!targets[@]}"; do
 	fi
 	echo "fuzz: $pkg $name"
 	# -run '^$' skips the package's ordinary tests, which `go test ./...` has already run.
-	if ! go test -run '^$' -fuzz "^${name}\$" -fuzztime "${seconds}s" "$pkg"; then
+	if ! job_run go test -run '^$' -fuzz "^${name}\$" -fuzztime "${seconds}s" "$pkg"; then
 		status=1
 	fi
 done

@@ -20,11 +20,14 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/deps.sh
 source scripts/deps.sh # also brings in scripts/pg.sh
+# shellcheck source=scripts/job.sh
+source scripts/job.sh # job_run; on SIGINT/SIGTERM it stops the running step and exits, and finish cleans up
 
 started=$SECONDS
 pg_dir="" # the directory of the server we started, if any
 
 # finish runs on every exit: it stops our server and reports the outcome and how long it took, keeping the status.
+# shellcheck disable=SC2317 # only ever called by the EXIT trap
 finish() {
 	local status=$?
 	if [[ -n "$pg_dir" ]]; then
@@ -36,9 +39,6 @@ finish() {
 	exit "$status"
 }
 trap finish EXIT
-# An interrupted run still cleans up: exiting from these traps runs finish.
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 # phase prints a step of the run with the time elapsed so far.
 phase() { echo "test: [$((SECONDS - started))s] $*"; }
@@ -76,7 +76,7 @@ fi
 
 phase "go test -race -count=1 ${packages[*]}"
 status=0
-go test -race -count=1 "${packages[@]}" || status=$?
+job_run go test -race -count=1 "${packages[@]}" || status=$?
 
 budget=${TILL_FUZZ_BUDGET:-120}
 if ((status != 0)); then
@@ -85,6 +85,6 @@ elif ((budget == 0)); then
 	phase "TILL_FUZZ_BUDGET=0; skipping the fuzz run"
 else
 	phase "fuzzing"
-	scripts/fuzz.sh -t "${TILL_FUZZTIME:-10}" -b "$budget" "${packages[@]}" || status=$?
+	job_run scripts/fuzz.sh -t "${TILL_FUZZTIME:-10}" -b "$budget" "${packages[@]}" || status=$?
 fi
 exit "$status"
