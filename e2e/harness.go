@@ -17,6 +17,7 @@ import (
 
 	"github.com/tillpay/till"
 	"github.com/tillpay/till/api"
+	"github.com/tillpay/till/checkout"
 	"github.com/tillpay/till/client"
 	tillhttp "github.com/tillpay/till/http"
 	"github.com/tillpay/till/processor/simulator"
@@ -121,8 +122,10 @@ func Start(tb testing.TB, b Backend, opts ...Options) *Env {
 			return sim, nil
 		},
 	})
-	srv.Config.Handler = tillhttp.New(env.Service, tillhttp.Options{PublicBaseURL: base, AdminToken: o.AdminToken,
+	native := tillhttp.New(env.Service, tillhttp.Options{PublicBaseURL: base, AdminToken: o.AdminToken,
 		Logger: log, RateLimit: o.RateLimit})
+	native.Mount("/pay/", checkout.New(env.Service, checkout.Options{Logger: log}))
+	srv.Config.Handler = native
 	srv.Start()
 	env.URL = base
 	if env.Keys, err = env.Service.Bootstrap(ctx); err != nil {
@@ -229,3 +232,13 @@ func Must[T any](tb testing.TB) func(v T, err error) T {
 
 // String renders v for failure messages.
 func String(v any) string { return fmt.Sprintf("%+v", v) }
+
+// Path returns the file of the Env's database, or "" when its store is not a
+// single file (PostgreSQL). Tests scan the file for data that must never be
+// stored in the clear.
+func (e *Env) Path() string {
+	if p, ok := e.Store.(interface{ Path() string }); ok {
+		return p.Path()
+	}
+	return ""
+}

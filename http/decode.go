@@ -82,7 +82,9 @@ func jsonError(err error, v any) error {
 			field = "body"
 		}
 		return till.ParamError(till.EValidation, field, "%s must be %s (got %s)", field, describeType(typ.Type), typ.Value)
-	case errors.As(err, &timeErr):
+	case errors.As(err, &timeErr), strings.HasPrefix(msg, "Time.UnmarshalJSON:"):
+		// The second form is time.Time's answer to a JSON value that is not
+		// a string (a number, an object): a wrong type, not broken JSON.
 		return till.ParamError(till.EValidation, timeField(v), "timestamps must be RFC 3339 strings such as 2026-01-31T12:00:00Z")
 	}
 	return till.Errorf(till.EInvalidJSON, "The request body could not be decoded: %s", strings.TrimPrefix(msg, "json: "))

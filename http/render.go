@@ -107,7 +107,7 @@ func (s *Server) list(w http.ResponseWriter, items any, hasMore bool, nextCursor
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status, body := s.errorBody(err)
 	if status >= 500 {
-		s.log.Error("request failed", "request_id", requestID(r), "method", r.Method, "path", r.URL.Path, "err", err)
+		s.log.Error("request failed", "request_id", requestID(r), "method", r.Method, "path", logPath(r.URL.Path), "err", err)
 	}
 	if status == http.StatusTooManyRequests {
 		w.Header().Set("Retry-After", "1")

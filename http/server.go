@@ -176,7 +176,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			if sw.status >= 500 {
 				level = slog.LevelError
 			}
-			attrs := []any{"request_id", id, "method", r.Method, "path", r.URL.Path, "status", sw.status,
+			attrs := []any{"request_id", id, "method", r.Method, "path", logPath(r.URL.Path), "status", sw.status,
 				"duration_ms", float64(time.Since(start).Microseconds()) / 1000}
 			if c := callerOf(r); c != nil {
 				attrs = append(attrs, "account", c.Account.ID, "livemode", c.Livemode)
@@ -185,6 +185,18 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// logPath returns a request path fit for logs: the bearer token of a
+// payment page (/pay/{token}) is replaced, as it grants access to the page.
+func logPath(p string) string {
+	if rest, ok := strings.CutPrefix(p, "/pay/"); ok && !strings.HasPrefix(rest, "assets/") {
+		if _, tail, found := strings.Cut(rest, "/"); found {
+			return "/pay/{token}/" + tail
+		}
+		return "/pay/{token}"
+	}
+	return p
 }
 
 // caller is the authenticated caller in a request's context.

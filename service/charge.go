@@ -197,6 +197,12 @@ func computeTax(a *till.Account, cust *till.Customer, p *till.Payment, at time.T
 		req.Lines = append(req.Lines, tax.Line{Amount: l.Amount, TaxCode: l.TaxCode})
 	}
 	res, err := tax.Calculate(req)
+	if e, ok := till.AsError(err); ok && e.Code == till.EValidation && e.Param == "amount" {
+		// The lines were validated before, so the only amount the tax rules
+		// refuse is a total with tax above till.MaxAmount: amount_too_large,
+		// like an amount above it.
+		return till.ParamError(till.EAmountTooLarge, "amount", "%s", e.Message)
+	}
 	if err != nil {
 		return err
 	}
@@ -601,6 +607,9 @@ func (s *Service) applyResult(ctx context.Context, tx till.Tx, a *till.Account, 
 	if err != nil {
 		return err
 	}
+	if err := s.watchDisputes(ctx, tx, a, p); err != nil {
+		return err
+	}
 	return s.emit(ctx, tx, scope, ev, "payment", p.ID, p.Version, p, now)
 }
 
@@ -735,5 +744,5 @@ func (s *Service) lookupOrResend(ctx context.Context, a *till.Account, p *till.P
 	if !isNotFound(err) {
 		return nil, err
 	}
-	return s.callCharge(ctx, a, p, pm, att, now, false)
+	return s.callCharge(ctx, a, p, pm, att, now, authenticatedAttempt(p, att))
 }

@@ -161,6 +161,11 @@ func (s *Service) UpdateCustomer(ctx context.Context, c *Caller, idem *Idem, id 
 			}
 			if in.Metadata != nil {
 				cust.Metadata = till.MergeMetadata(cust.Metadata, in.Metadata)
+				if n := len(cust.Metadata); n > till.MaxMetadataKeys {
+					// The patch alone was checked; the merged result must
+					// keep to the limit too.
+					return till.ParamError(till.EValidation, "metadata", "metadata can have at most %d keys; with this update it would have %d", till.MaxMetadataKeys, n)
+				}
 			}
 			now := s.now(c.Account, c.Livemode)
 			cust.Version++

@@ -80,6 +80,11 @@ func (s *Service) UpdatePayment(ctx context.Context, c *Caller, idem *Idem, id s
 			}
 			if in.Metadata != nil {
 				p.Metadata = till.MergeMetadata(p.Metadata, in.Metadata)
+				if n := len(p.Metadata); n > till.MaxMetadataKeys {
+					// The patch alone was checked; the merged result must
+					// keep to the limit too.
+					return till.ParamError(till.EValidation, "metadata", "metadata can have at most %d keys; with this update it would have %d", till.MaxMetadataKeys, n)
+				}
 			}
 			p.Version++
 			p.UpdatedAt = now

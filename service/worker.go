@@ -20,8 +20,10 @@ type WorkerOptions struct {
 // taskHandlers maps each task kind the service runs to its handler.
 func (s *Service) taskHandlers() map[string]func(context.Context, *till.Task) error {
 	return map[string]func(context.Context, *till.Task) error{
-		taskReconcile: s.reconcile,
-		taskScheduled: s.runScheduled,
+		taskReconcile:    s.reconcile,
+		taskScheduled:    s.runScheduled,
+		taskDisputeWatch: s.pollDisputes,
+		taskDispute:      s.reportDispute,
 	}
 }
 

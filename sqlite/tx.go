@@ -387,8 +387,8 @@ func (t *tx) PaymentByLinkToken(ctx context.Context, token string) (*till.Paymen
 
 func (t *tx) UpdatePayment(ctx context.Context, p *till.Payment, fromVersion int64) error {
 	return t.execOne(ctx, fmt.Errorf("payment %s: %w", p.ID, till.ErrStale),
-		`UPDATE payments SET customer_id = ?, status = ?, amount_total = ?, version = ?, doc = ? WHERE id = ? AND version = ?`,
-		p.CustomerID, p.Status, p.AmountTotal, p.Version, mustJSON(p), p.ID, fromVersion)
+		`UPDATE payments SET customer_id = ?, status = ?, amount_total = ?, link_token = ?, version = ?, doc = ? WHERE id = ? AND version = ?`,
+		p.CustomerID, p.Status, p.AmountTotal, nullString(p.LinkToken), p.Version, mustJSON(p), p.ID, fromVersion)
 }
 
 func (t *tx) ListPayments(ctx context.Context, s till.Scope, f till.PaymentFilter) ([]*till.Payment, bool, error) {

@@ -253,6 +253,17 @@ func testPayments(t *testing.T, st till.Store) {
 		}
 		return nil
 	})
+	// A link token set by an update is found.
+	p1.LinkToken = "tok-set-later"
+	p1.Version = 2
+	update(t, st, func(tx till.Tx) error { return tx.UpdatePayment(ctx, p1, 1) })
+	view(t, st, func(tx till.Tx) error {
+		got, err := tx.PaymentByLinkToken(ctx, "tok-set-later")
+		if err != nil || got.ID != p1.ID {
+			t.Fatalf("token set by update: %v", err)
+		}
+		return nil
+	})
 	// Status changes are visible to filters.
 	p2.Status = till.StatusRetryScheduled
 	p2.Version = 2
@@ -313,7 +324,10 @@ func testIdempotency(t *testing.T, st till.Store) {
 		return nil
 	})
 	var n int
-	update(t, st, func(tx till.Tx) (err error) { n, err = tx.DeleteIdempotencyRecords(ctx, epoch.Add(time.Second)); return err })
+	update(t, st, func(tx till.Tx) (err error) {
+		n, err = tx.DeleteIdempotencyRecords(ctx, epoch.Add(time.Second))
+		return err
+	})
 	if n != 1 {
 		t.Fatalf("purged %d, want only the done record", n)
 	}

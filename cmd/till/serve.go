@@ -19,6 +19,7 @@ import (
 
 	"github.com/tillpay/till"
 	"github.com/tillpay/till/api"
+	"github.com/tillpay/till/checkout"
 	tillhttp "github.com/tillpay/till/http"
 	"github.com/tillpay/till/processor/simulator"
 	"github.com/tillpay/till/service"
@@ -161,6 +162,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		PublicBaseURL: cfg.publicBaseURL, AdminToken: cfg.adminToken, Logger: log, RateLimit: cfg.rateLimit,
 		Ready: st.ready,
 	})
+	handler.Mount("/pay/", checkout.New(svc, checkout.Options{Logger: log}))
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 

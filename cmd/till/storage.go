@@ -9,8 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/tillpay/till"
+	"github.com/tillpay/till/postgres"
 	"github.com/tillpay/till/sqlite"
 	"github.com/tillpay/till/vault"
 )
@@ -37,15 +39,21 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 // storageFlags are the flags every command that touches the database
 // accepts.
 type storageFlags struct {
-	data        string
-	databaseURL string
+	data             string
+	databaseURL      string
+	maxConns         int
+	statementTimeout time.Duration
 }
 
 func (sf *storageFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&sf.data, "data", envOr("TILL_DATA", "./till-data"),
 		"`folder` of the embedded SQLite database, the generated master key and the first account's keys (TILL_DATA)")
 	fs.StringVar(&sf.databaseURL, "database-url", os.Getenv("TILL_DATABASE_URL"),
-		"database `URL`; empty means SQLite in the data folder (TILL_DATABASE_URL)")
+		"database `URL`: postgres://user:password@host:5432/db?sslmode=verify-full for PostgreSQL; empty means SQLite in the data folder (TILL_DATABASE_URL)")
+	fs.IntVar(&sf.maxConns, "db-max-conns", envInt("TILL_DB_MAX_CONNS", postgres.DefaultMaxConns),
+		"most PostgreSQL connections this process opens; pool_max_conns in the URL wins (TILL_DB_MAX_CONNS)")
+	fs.DurationVar(&sf.statementTimeout, "db-statement-timeout", envDuration("TILL_DB_STATEMENT_TIMEOUT", postgres.DefaultStatementTimeout),
+		"longest a PostgreSQL statement may run before it is cancelled, 0 for no limit (TILL_DB_STATEMENT_TIMEOUT)")
 }
 
 // store is an opened store and what the server needs to know of it.
@@ -60,11 +68,16 @@ type store struct {
 
 // open opens the configured store, applying migrations.
 func (sf *storageFlags) open(ctx context.Context, log *slog.Logger) (*store, error) {
-	if sf.databaseURL != "" {
-		return nil, fmt.Errorf("unsupported --database-url %q: this build of till stores data in SQLite only (leave it empty)", redactURL(sf.databaseURL))
+	if sf.databaseURL != "" && !isPostgresURL(sf.databaseURL) {
+		return nil, fmt.Errorf("unsupported --database-url %q: use a postgres:// or postgresql:// URL, or leave it empty for SQLite", redactURL(sf.databaseURL))
 	}
+	// The data folder holds a generated master key and the first account's
+	// keys on either store.
 	if err := os.MkdirAll(sf.data, 0o700); err != nil {
 		return nil, fmt.Errorf("create data folder: %w", err)
+	}
+	if sf.databaseURL != "" {
+		return sf.openPostgres(ctx, log)
 	}
 	path := filepath.Join(sf.data, "till.db")
 	st, err := sqlite.Open(ctx, path, sqlite.Options{Logger: log})
@@ -77,6 +90,29 @@ func (sf *storageFlags) open(ctx context.Context, log *slog.Logger) (*store, err
 			return st.View(ctx, func(tx till.Tx) error { _, err := tx.CountAccounts(ctx); return err })
 		},
 	}, nil
+}
+
+func isPostgresURL(u string) bool {
+	return strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://")
+}
+
+// openPostgres opens the PostgreSQL store that several server processes may
+// share: it is not exclusive, so leases are never released at start (they
+// may belong to a live process) but expire.
+func (sf *storageFlags) openPostgres(ctx context.Context, log *slog.Logger) (*store, error) {
+	if sf.maxConns < 1 || sf.maxConns > 10000 {
+		return nil, usageError{"--db-max-conns must be between 1 and 10000"}
+	}
+	timeout := sf.statementTimeout
+	if timeout == 0 {
+		timeout = -1 // no limit
+	}
+	st, err := postgres.Open(ctx, sf.databaseURL, postgres.Options{
+		MaxConns: int32(sf.maxConns), StatementTimeout: timeout, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	return &store{Store: st, exclusive: false, describe: st.String(), ready: st.Ping}, nil
 }
 
 // redactURL hides a password in a database URL.
