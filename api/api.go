@@ -136,7 +136,11 @@ func AccountOf(a *till.Account, livemode bool) Account {
 	}
 	proc := a.Processor(livemode)
 	name := proc.Name
-	if name == "" {
+	switch {
+	case name != "":
+	case livemode:
+		name = "none" // live mode has no processor until one is configured
+	default:
 		name = till.ProcessorSimulator
 	}
 	return Account{

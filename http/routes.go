@@ -282,40 +282,41 @@ func (s *Server) advanceClock(w http.ResponseWriter, r *http.Request) {
 // --- admin
 
 func (s *Server) adminCreateAccount(w http.ResponseWriter, r *http.Request) {
-	var in api.NewAccount
-	if err := decodeJSON(r, bodyOf(r), &in); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	keys, err := s.svc.CreateAccount(r.Context(), in)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.ok(w, r, keys)
+	s.admin(w, r, func(idem *idemRequest) (any, error) {
+		var in api.NewAccount
+		if err := decodeJSON(r, bodyOf(r), &in); err != nil {
+			return nil, err
+		}
+		return nilIfErr(s.svc.CreateAccount(r.Context(), idem, in))
+	})
 }
 
 func (s *Server) adminCreateKey(w http.ResponseWriter, r *http.Request) {
-	var in api.NewKey
-	if err := decodeJSON(r, bodyOf(r), &in); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	key, secret, err := s.svc.CreateKey(r.Context(), r.PathValue("id"), in)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	out := api.KeyOf(key)
-	out.Secret = secret
-	s.ok(w, r, out)
+	s.admin(w, r, func(idem *idemRequest) (any, error) {
+		var in api.NewKey
+		if err := decodeJSON(r, bodyOf(r), &in); err != nil {
+			return nil, err
+		}
+		return nilIfErr(s.svc.CreateKey(r.Context(), idem, r.PathValue("id"), in))
+	})
 }
 
 func (s *Server) adminRevokeKey(w http.ResponseWriter, r *http.Request) {
-	key, err := s.svc.RevokeKey(r.Context(), r.PathValue("id"))
+	s.admin(w, r, func(idem *idemRequest) (any, error) {
+		if err := decodeJSON(r, bodyOf(r), &struct{}{}); err != nil {
+			return nil, err
+		}
+		return nilIfErr(s.svc.RevokeKey(r.Context(), idem, r.PathValue("id")))
+	})
+}
+
+// admin runs an admin use case with the request's Idempotency-Key.
+func (s *Server) admin(w http.ResponseWriter, r *http.Request, run func(idem *idemRequest) (any, error)) {
+	idem, err := s.idempotency(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.ok(w, r, key)
+	v, err := run(idem)
+	s.respond(w, r, idem, v, err)
 }

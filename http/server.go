@@ -78,10 +78,25 @@ func New(svc *service.Service, opts Options) *Server {
 		ready: opts.Ready, mux: http.NewServeMux(), limits: newLimiter(opts.RateLimit, opts.Burst),
 	}
 	s.routes = s.routeTable()
+	// paths knows every route's path regardless of method, to tell a wrong
+	// method (405) from an unknown URL (404).
+	paths := http.NewServeMux()
+	allow := map[string][]string{}
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.Method+" "+rt.Path, s.authenticate(rt.auth, rt.h))
+		if allow[rt.Path] == nil {
+			paths.Handle(rt.Path, http.NotFoundHandler())
+		}
+		allow[rt.Path] = append(allow[rt.Path], rt.Method)
 	}
+	s.mux.HandleFunc("GET /docs", s.docsPage)
+	s.mux.HandleFunc("GET /docs/{name}", s.docsPage)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := paths.Handler(r); pattern != "" {
+			w.Header().Set("Allow", strings.Join(allow[pattern], ", "))
+			s.fail(w, r, till.Errorf(till.EMethodNotAllowed, "%s is not allowed on %s; allowed: %s.", r.Method, r.URL.Path, strings.Join(allow[pattern], ", ")))
+			return
+		}
 		s.fail(w, r, till.Errorf(till.ENotFound, "Unrecognized request URL (%s %s).", r.Method, r.URL.Path))
 	})
 	s.handler = s.middleware(s.mux)
@@ -232,6 +247,10 @@ func (s *Server) authenticate(kind authKind, h http.HandlerFunc) http.Handler {
 				return
 			}
 			tok := apiKey(r)
+			if tok == "" {
+				s.fail(w, r, till.Errorf(till.EKeyMissing, "No admin token provided; send it as 'Authorization: Bearer …'."))
+				return
+			}
 			if subtle.ConstantTimeCompare([]byte(tok), []byte(s.adminToken)) != 1 {
 				s.fail(w, r, till.Errorf(till.EKeyInvalid, "Invalid admin token."))
 				return

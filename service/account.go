@@ -119,10 +119,14 @@ func (s *Service) newKey(accountID string, livemode bool, kind till.KeyKind, now
 	}, secret
 }
 
+// The admin API's idempotency keys live in a scope of their own. Their
+// stored responses hold new secret keys, so they are kept sealed.
+var adminCaller = &Caller{Account: &till.Account{ID: "admin"}}
+
 // CreateAccount makes an account established in country (default DE) with a
 // secret and a publishable key for each mode, and returns the keys, which are
-// shown only this once.
-func (s *Service) CreateAccount(ctx context.Context, in api.NewAccount) (*api.NewAccountKeys, error) {
+// shown only this once. idem may be nil.
+func (s *Service) CreateAccount(ctx context.Context, idem *Idem, in api.NewAccount) (*api.NewAccountKeys, error) {
 	var v till.Validator
 	name := strings.TrimSpace(in.Name)
 	if name == "" {
@@ -164,21 +168,31 @@ func (s *Service) CreateAccount(ctx context.Context, in api.NewAccount) (*api.Ne
 		*k.secret = secret
 		keys = append(keys, key)
 	}
-	err := s.store.Update(ctx, func(tx till.Tx) error {
-		if err := tx.CreateAccount(ctx, a); err != nil {
-			return err
-		}
-		for _, k := range keys {
-			if err := tx.CreateAPIKey(ctx, k); err != nil {
+	err := s.idempotent(ctx, adminCaller, sealed(idem), func() error {
+		return s.store.Update(ctx, func(tx till.Tx) error {
+			if err := tx.CreateAccount(ctx, a); err != nil {
 				return err
 			}
-		}
-		return nil
+			for _, k := range keys {
+				if err := tx.CreateAPIKey(ctx, k); err != nil {
+					return err
+				}
+			}
+			return s.remember(ctx, tx, adminCaller, idem, out, a.ID)
+		})
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// sealed marks idem's stored response as secret.
+func sealed(idem *Idem) *Idem {
+	if idem != nil {
+		idem.Sealed = true
+	}
+	return idem
 }
 
 // invoicePrefixFor derives a default invoice prefix from an account name:
@@ -212,11 +226,12 @@ func (s *Service) Bootstrap(ctx context.Context) (*api.NewAccountKeys, error) {
 	if n > 0 {
 		return nil, nil
 	}
-	return s.CreateAccount(ctx, api.NewAccount{Name: "Till Test Merchant", Country: "DE"})
+	return s.CreateAccount(ctx, nil, api.NewAccount{Name: "Till Test Merchant", Country: "DE"})
 }
 
-// CreateKey adds a key to an account.
-func (s *Service) CreateKey(ctx context.Context, accountID string, in api.NewKey) (*till.APIKey, string, error) {
+// CreateKey adds a key to an account and returns it with its secret, shown
+// only this once. idem may be nil.
+func (s *Service) CreateKey(ctx context.Context, idem *Idem, accountID string, in api.NewKey) (*api.Key, error) {
 	var v till.Validator
 	if in.Mode != "test" && in.Mode != "live" {
 		v.Add("mode", "mode must be test or live")
@@ -230,40 +245,54 @@ func (s *Service) CreateKey(ctx context.Context, accountID string, in api.NewKey
 		v.Add("kind", "kind must be secret or publishable")
 	}
 	if err := v.Err(); err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	key, secret := s.newKey(accountID, in.Mode == "live", kind, s.clock.Now())
-	err := s.store.Update(ctx, func(tx till.Tx) error {
-		if _, err := tx.Account(ctx, accountID); err != nil {
-			return err
-		}
-		return tx.CreateAPIKey(ctx, key)
-	})
-	if err != nil {
-		return nil, "", err
-	}
-	return key, secret, nil
-}
-
-// RevokeKey revokes a key; revoking a revoked key is a no-op.
-func (s *Service) RevokeKey(ctx context.Context, keyID string) (*till.APIKey, error) {
-	var key *till.APIKey
-	err := s.store.Update(ctx, func(tx till.Tx) error {
-		var err error
-		if key, err = tx.APIKey(ctx, keyID); err != nil {
-			return err
-		}
-		if key.RevokedAt == nil {
-			now := s.clock.Now()
-			key.RevokedAt = &now
-			return tx.UpdateAPIKey(ctx, key)
-		}
-		return nil
+	out := api.KeyOf(key)
+	out.Secret = secret
+	err := s.idempotent(ctx, adminCaller, sealed(idem), func() error {
+		return s.store.Update(ctx, func(tx till.Tx) error {
+			if _, err := tx.Account(ctx, accountID); err != nil {
+				return err
+			}
+			if err := tx.CreateAPIKey(ctx, key); err != nil {
+				return err
+			}
+			return s.remember(ctx, tx, adminCaller, idem, &out, key.ID)
+		})
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.auth.forget(key.AccountID)
+	return &out, nil
+}
+
+// RevokeKey revokes a key; revoking a revoked key is a no-op. idem may be
+// nil.
+func (s *Service) RevokeKey(ctx context.Context, idem *Idem, keyID string) (*till.APIKey, error) {
+	var key *till.APIKey
+	err := s.idempotent(ctx, adminCaller, idem, func() error {
+		return s.store.Update(ctx, func(tx till.Tx) error {
+			var err error
+			if key, err = tx.APIKey(ctx, keyID); err != nil {
+				return err
+			}
+			if key.RevokedAt == nil {
+				now := s.clock.Now()
+				key.RevokedAt = &now
+				if err := tx.UpdateAPIKey(ctx, key); err != nil {
+					return err
+				}
+			}
+			return s.remember(ctx, tx, adminCaller, idem, key, key.ID)
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	if key != nil {
+		s.auth.forget(key.AccountID)
+	}
 	return key, nil
 }
 

@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"errors"
-	"net/mail"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -41,7 +40,7 @@ type chargeInput struct {
 // every offending field.
 func validateCharge(in api.ChargeRequest, now time.Time) (*chargeInput, error) {
 	var v till.Validator
-	out := &chargeInput{capture: true, sendReceipt: true, metadata: in.Metadata}
+	out := &chargeInput{capture: true, sendReceipt: true, metadata: till.MergeMetadata(nil, in.Metadata)}
 	out.customerID = strings.TrimSpace(in.CustomerID)
 	if out.customerID == "" {
 		v.Add("customerId", "customerId is required")
@@ -95,8 +94,8 @@ func validateCharge(in api.ChargeRequest, now time.Time) (*chargeInput, error) {
 		out.sendReceipt = *in.SendReceipt
 	}
 	if in.ReceiptEmail != "" {
-		if _, err := mail.ParseAddress(in.ReceiptEmail); err != nil || len(in.ReceiptEmail) > 254 {
-			v.Add("receiptEmail", "receiptEmail must be an email address")
+		if !validEmail(in.ReceiptEmail) {
+			v.Add("receiptEmail", "receiptEmail must be an email address such as jane@example.com")
 		}
 		out.receiptEmail = in.ReceiptEmail
 	}

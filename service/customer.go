@@ -18,10 +18,8 @@ import (
 func validateCustomerFields(v *till.Validator, c *till.Customer, email, name, phone, locale *string, addr *api.Address, taxIDs *[]till.TaxID, md till.Metadata) {
 	if email != nil {
 		e := strings.TrimSpace(*email)
-		if e != "" {
-			if a, err := mail.ParseAddress(e); err != nil || len(e) > 254 || a.Address != e {
-				v.Add("email", "email must be an email address such as jane@example.com")
-			}
+		if e != "" && !validEmail(e) {
+			v.Add("email", "email must be an email address such as jane@example.com")
 		}
 		c.Email = e
 	}
@@ -78,6 +76,13 @@ func validateCustomerFields(v *till.Validator, c *till.Customer, email, name, ph
 	}
 }
 
+// validEmail reports whether s is a bare email address (no display name),
+// at most 254 characters.
+func validEmail(s string) bool {
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Address == s && len(s) <= 254
+}
+
 // validEUVAT reports whether value is a well-formed VAT number of the EU
 // country its prefix names (EL for Greece).
 func validEUVAT(value string) bool {
@@ -96,7 +101,7 @@ func (s *Service) CreateCustomer(ctx context.Context, c *Caller, idem *Idem, in 
 	var v till.Validator
 	now := s.now(c.Account, c.Livemode)
 	cust := &till.Customer{ID: s.ids.NewID(till.PrefixCustomer), AccountID: c.Account.ID, Livemode: c.Livemode,
-		Metadata: in.Metadata, TaxIDs: []till.TaxID{}, Version: 1, CreatedAt: now, UpdatedAt: now}
+		Metadata: till.MergeMetadata(nil, in.Metadata), TaxIDs: []till.TaxID{}, Version: 1, CreatedAt: now, UpdatedAt: now}
 	taxIDs := in.TaxIDs
 	if taxIDs == nil {
 		taxIDs = []till.TaxID{}

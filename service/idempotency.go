@@ -26,6 +26,9 @@ type Idem struct {
 	// Render turns the use case's result (and, for a declined charge, its
 	// card error) into the status and body that are stored and sent.
 	Render func(v any, err error) (status int, body []byte)
+	// Sealed stores the response encrypted (it holds new secrets, such as
+	// API keys).
+	Sealed bool
 
 	// Replayed, Status and Body are set by the service: Body is the stored
 	// response to send; Replayed says it was stored by an earlier request.
@@ -86,7 +89,11 @@ func (s *Service) replay(ctx context.Context, c *Caller, idem *Idem) (bool, erro
 			"This Idempotency-Key was already used with a different request (%s %s); use a new key for a new request.", rec.Method, rec.Path)
 	}
 	if rec.State == till.IdemDone {
-		idem.Replayed, idem.Status, idem.Body = true, rec.StatusCode, rec.ResponseBody
+		body, err := s.openResponse(rec)
+		if err != nil {
+			return false, err
+		}
+		idem.Replayed, idem.Status, idem.Body = true, rec.StatusCode, body
 		return true, nil
 	}
 	if s.clock.Now().Before(rec.LeaseUntil) {
@@ -106,10 +113,17 @@ func (s *Service) remember(ctx context.Context, tx till.Tx, c *Caller, idem *Ide
 		return nil
 	}
 	status, body := idem.Render(v, nil)
+	stored := body
+	if idem.Sealed {
+		var err error
+		if stored, err = s.sealResponse(body, c.Account.ID, idem.Key); err != nil {
+			return err
+		}
+	}
 	now := s.clock.Now()
 	err := tx.CreateIdempotencyRecord(ctx, &till.IdempotencyRecord{
 		AccountID: c.Account.ID, Livemode: c.Livemode, Key: idem.Key, Method: idem.Method, Path: idem.Path,
-		RequestHash: idem.Hash, State: till.IdemDone, ResourceID: resourceID, StatusCode: status, ResponseBody: body,
+		RequestHash: idem.Hash, State: till.IdemDone, ResourceID: resourceID, StatusCode: status, ResponseBody: stored,
 		CreatedAt: now, UpdatedAt: now,
 	})
 	if errors.Is(err, till.ErrDuplicate) {
@@ -120,6 +134,36 @@ func (s *Service) remember(ctx context.Context, tx till.Tx, c *Caller, idem *Ide
 	}
 	idem.Status, idem.Body = status, body
 	return nil
+}
+
+// sealedPrefix starts a stored response kept encrypted; a JSON body never
+// starts with a NUL byte.
+const sealedPrefix = "\x00sealed:"
+
+// sealResponse encrypts a response body under the vault's data key, bound to
+// the key's scope.
+func (s *Service) sealResponse(body []byte, accountID, key string) ([]byte, error) {
+	if s.keys == nil {
+		return nil, errors.New("service: no keyring to seal a response")
+	}
+	ct, dk, err := s.keys.Seal(body, []byte("idempotency\x00"+accountID+"\x00"+key))
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(sealedPrefix+dk+":"), ct...), nil
+}
+
+// openResponse returns a stored response body, decrypting a sealed one.
+func (s *Service) openResponse(rec *till.IdempotencyRecord) ([]byte, error) {
+	rest, ok := bytes.CutPrefix(rec.ResponseBody, []byte(sealedPrefix))
+	if !ok {
+		return rec.ResponseBody, nil
+	}
+	dk, ct, ok := bytes.Cut(rest, []byte(":"))
+	if !ok || s.keys == nil {
+		return nil, errors.New("service: malformed sealed response")
+	}
+	return s.keys.Open(ct, string(dk), []byte("idempotency\x00"+rec.AccountID+"\x00"+rec.Key))
 }
 
 // claimKey stores idem in progress for a multi-step request working on

@@ -60,7 +60,7 @@ func runAccounts(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	defer done()
-	keys, err := svc.CreateAccount(ctx, in)
+	keys, err := svc.CreateAccount(ctx, nil, in)
 	if err != nil {
 		return err
 	}
@@ -100,7 +100,7 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if fs.NArg() != 1 {
 			return usageError{"usage: till keys revoke KEY_ID"}
 		}
-		key, err := svc.RevokeKey(ctx, fs.Arg(0))
+		key, err := svc.RevokeKey(ctx, nil, fs.Arg(0))
 		if err != nil {
 			return err
 		}
@@ -114,15 +114,13 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if publishable {
 		kind = "publishable"
 	}
-	key, secret, err := svc.CreateKey(ctx, account, api.NewKey{Mode: mode, Kind: kind})
+	key, err := svc.CreateKey(ctx, nil, account, api.NewKey{Mode: mode, Kind: kind})
 	if err != nil {
 		return err
 	}
 	if asJSON {
-		out := api.KeyOf(key)
-		out.Secret = secret
-		return json.NewEncoder(stdout).Encode(out)
+		return json.NewEncoder(stdout).Encode(key)
 	}
-	fmt.Fprintf(stdout, "key %s: %s\n", key.ID, secret)
+	fmt.Fprintf(stdout, "key %s: %s\n", key.ID, key.Secret)
 	return nil
 }

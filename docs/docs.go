@@ -1,0 +1,10 @@
+// Package docs embeds Till's human documentation (the Markdown files in this
+// folder) so that the server can serve it at /docs and doc_url links resolve.
+package docs
+
+import "embed"
+
+// Files holds every *.md of the docs folder.
+//
+//go:embed *.md
+var Files embed.FS
