@@ -26,7 +26,8 @@ func TestDependencyDirection(t *testing.T) {
 		"postgres":            {""},
 		"storetest":           {""},
 		"processor/simulator": {""},
-		"http":                {"", "api", "service"},
+		"http":                {"", "api", "service", "docs"},
+		"docs":                {},
 		"client":              {"api"},
 		"checkout":            {"", "api", "service"},
 	}
