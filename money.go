@@ -140,6 +140,24 @@ func MulDiv(a, num, den int64) (int64, bool) {
 	return int64(q), true
 }
 
+// MulDivFloor returns a×num÷den rounded down and the remainder, computed
+// exactly in 128 bits. It reports false when an operand is negative, den is
+// zero or the result does not fit in int64.
+func MulDivFloor(a, num, den int64) (q, r int64, ok bool) {
+	if a < 0 || num < 0 || den <= 0 {
+		return 0, 0, false
+	}
+	hi, lo := bits.Mul64(uint64(a), uint64(num))
+	if hi >= uint64(den) {
+		return 0, 0, false
+	}
+	uq, ur := bits.Div64(hi, lo, uint64(den))
+	if uq > uint64(1<<63-1) {
+		return 0, 0, false
+	}
+	return int64(uq), int64(ur), true
+}
+
 // RateScale is the denominator of a Rate: a Rate of RateScale is 100 %.
 const RateScale int64 = 1_000_000
 

@@ -32,30 +32,49 @@ type Payment struct {
 	AmountTotal    int64
 	AmountCaptured int64
 	AmountRefunded int64
-	Description    string
-	Metadata       Metadata
-	TaxBehavior    TaxBehavior
-	TaxCountry     string
-	TaxBreakdown   []TaxLine
-	LineItems      []LineItem
-	InvoiceID      string
-	Receipt        *Receipt
-	ReceiptEmail   string // overrides the customer's email for the receipt
-	SendReceipt    bool
-	URL            string
-	LinkToken      string
-	ExpiresAt      *time.Time
-	ScheduledAt    *time.Time
-	Capture        bool // false places a hold (authorize only)
-	Active         bool // a scheduled charge that is inactive does not run
-	Failure        *Failure
-	NextAction     *NextAction
-	Attempts       []Attempt
-	StatusHistory  []StatusChange
+	// RefundReserved is the gross amount of refunds sent to the processor
+	// and not yet settled; it counts against what can still be refunded.
+	RefundReserved int64
+	// RefundedBreakdown is, per TaxBreakdown line, the taxable amount and
+	// tax of the refunds succeeded or under way.
+	RefundedBreakdown []TaxLine
+	// CapturePlan is what a capture under way will leave: the captured
+	// amounts and their tax, applied when the processor confirms.
+	CapturePlan   *CapturePlan
+	Description   string
+	Metadata      Metadata
+	TaxBehavior   TaxBehavior
+	TaxCountry    string
+	TaxBreakdown  []TaxLine
+	LineItems     []LineItem
+	InvoiceID     string
+	Receipt       *Receipt
+	ReceiptEmail  string // overrides the customer's email for the receipt
+	SendReceipt   bool
+	URL           string
+	LinkToken     string
+	ExpiresAt     *time.Time
+	ScheduledAt   *time.Time
+	Capture       bool // false places a hold (authorize only)
+	Active        bool // a scheduled charge that is inactive does not run
+	Failure       *Failure
+	NextAction    *NextAction
+	Attempts      []Attempt
+	StatusHistory []StatusChange
 	// Version rises with every change (the events' objectVersion).
 	Version   int64
 	CreatedAt time.Time
 	UpdatedAt time.Time
+}
+
+// CapturePlan is the outcome a capture of an authorization will have.
+type CapturePlan struct {
+	Amount       int64      `json:"amount"`
+	Subtotal     int64      `json:"subtotal"`
+	Tax          int64      `json:"tax"`
+	Total        int64      `json:"total"`
+	TaxBreakdown []TaxLine  `json:"taxBreakdown"`
+	LineItems    []LineItem `json:"lineItems"`
 }
 
 // LastAttempt returns the newest attempt, or nil.

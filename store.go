@@ -62,6 +62,29 @@ type PaymentFilter struct {
 	CreatedTo   *time.Time
 }
 
+// DocumentFilter narrows a list of invoices or credit notes.
+type DocumentFilter struct {
+	Page
+	Kind        DocumentKind
+	CustomerID  string
+	PaymentID   string
+	CreatedFrom *time.Time
+	CreatedTo   *time.Time
+}
+
+// LedgerFilter narrows a list of journal entries.
+type LedgerFilter struct {
+	Page
+	PaymentID string
+}
+
+// EmailFilter narrows a list of the local mailbox's emails.
+type EmailFilter struct {
+	Page
+	To        string
+	PaymentID string
+}
+
 // ClaimRequest asks for up to Limit due tasks of the given kinds (all kinds
 // when empty), leased to Owner until Now+Lease. With Ref set it claims the
 // tasks about that object whether or not they are due (a request taking over
@@ -167,6 +190,37 @@ type Tx interface {
 	// ReleaseLeases frees every lease held by an owner other than keep
 	// (used at start on a store only one server process may use).
 	ReleaseLeases(ctx context.Context, keep string) error
+
+	// Documents: invoices and credit notes. NextDocumentNumber allocates the
+	// next number of a series inside the unit of work, so a number is used
+	// if and only if the unit commits: the series has no gaps.
+	NextDocumentNumber(ctx context.Context, s Scope, kind DocumentKind, year int) (int64, error)
+	CreateDocument(ctx context.Context, d *Document) error
+	Document(ctx context.Context, s Scope, id string) (*Document, error)
+	ListDocuments(ctx context.Context, s Scope, f DocumentFilter) ([]*Document, bool, error)
+
+	// Refunds.
+	CreateRefund(ctx context.Context, r *Refund) error
+	Refund(ctx context.Context, s Scope, id string) (*Refund, error)
+	// UpdateRefund stores r if its stored Version is fromVersion, and
+	// returns an error wrapping ErrStale otherwise.
+	UpdateRefund(ctx context.Context, r *Refund, fromVersion int64) error
+	// ListRefunds returns a payment's refunds, newest first.
+	ListRefunds(ctx context.Context, s Scope, paymentID string) ([]*Refund, error)
+
+	// The journal: append-only, balanced entries.
+	CreateJournalEntry(ctx context.Context, e *JournalEntry) error
+	ListJournalEntries(ctx context.Context, s Scope, f LedgerFilter) ([]*JournalEntry, bool, error)
+	// LedgerBalances sums the postings of the scope by currency and ledger
+	// account.
+	LedgerBalances(ctx context.Context, s Scope) ([]LedgerBalance, error)
+
+	// The local mailbox (receipts when no SMTP server is configured).
+	CreateEmail(ctx context.Context, e *Email) error
+	ListEmails(ctx context.Context, s Scope, f EmailFilter) ([]*Email, bool, error)
+
+	// ListAccounts returns every account, oldest first.
+	ListAccounts(ctx context.Context) ([]*Account, error)
 
 	// The simulator processor's own record.
 	CreateProcessorRecord(ctx context.Context, r *ProcessorRecord) error

@@ -40,6 +40,7 @@ const (
 	PrefixDataKey       = "dk_"
 	PrefixTask          = "task_"
 	PrefixLedgerEntry   = "le_"
+	PrefixEmail         = "em_"
 )
 
 // IDSource makes new object IDs.

@@ -409,3 +409,104 @@ func TestOddText(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestDataKeysCreatedOnce starts five "processes" (stores with pools of
+// their own) on an empty database at once, each creating the vault's data
+// keys when it finds none, as start-up does: one set is created, and every
+// process ends up with it.
+func TestDataKeysCreatedOnce(t *testing.T) {
+	url := testenv.FreshDatabase(t)
+	stores := make([]*postgres.Store, 5)
+	for i := range stores {
+		stores[i] = openURL(t, url)
+	}
+	seen := make([]string, len(stores))
+	var start, wg sync.WaitGroup
+	start.Add(1)
+	for i, st := range stores {
+		wg.Go(func() {
+			start.Wait()
+			err := st.Update(ctx, func(tx till.Tx) error {
+				keys, err := tx.DataKeys(ctx)
+				if err != nil {
+					return err
+				}
+				if len(keys) == 0 {
+					keys = []*till.DataKey{
+						{ID: fmt.Sprintf("dk_card_%d", i), MasterKeyID: "mk", Wrapped: []byte{1}, Purpose: till.DataKeyCard, Active: true},
+						{ID: fmt.Sprintf("dk_fp_%d", i), MasterKeyID: "mk", Wrapped: []byte{2}, Purpose: till.DataKeyFingerprint, Active: true},
+					}
+					for _, k := range keys {
+						if err := tx.CreateDataKey(ctx, k); err != nil {
+							return err
+						}
+					}
+				}
+				seen[i] = keys[0].ID + "," + keys[1].ID
+				return nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	start.Done()
+	wg.Wait()
+	if n := count(t, url, `SELECT count(*) FROM data_keys`); n != 2 {
+		t.Fatalf("%d data keys stored, want one set of 2", n)
+	}
+	for i := range seen {
+		if seen[i] != seen[0] {
+			t.Fatalf("processes hold different keys: %v", seen)
+		}
+	}
+}
+
+// TestDocumentNumbersAcrossProcesses issues invoice numbers from five stores
+// (five pools, as five processes) at once, every third unit rolling back
+// after taking its number: the committed numbers are 1..n without a gap or a
+// duplicate.
+func TestDocumentNumbersAcrossProcesses(t *testing.T) {
+	url := testenv.FreshDatabase(t)
+	stores := make([]*postgres.Store, 5)
+	for i := range stores {
+		stores[i] = openURL(t, url)
+	}
+	scope := till.Scope{AccountID: "acct_1"}
+	const perStore = 30
+	var wg sync.WaitGroup
+	for w, st := range stores {
+		for i := range perStore {
+			wg.Go(func() {
+				err := st.Update(ctx, func(tx till.Tx) error {
+					seq, err := tx.NextDocumentNumber(ctx, scope, till.DocInvoice, 2026)
+					if err != nil {
+						return err
+					}
+					if err := tx.CreateDocument(ctx, &till.Document{ID: fmt.Sprintf("in_%d_%d", w, i), AccountID: "acct_1",
+						Kind: till.DocInvoice, Number: fmt.Sprintf("INV-2026-%06d", seq), Year: 2026, Sequence: seq}); err != nil {
+						return err
+					}
+					if i%3 == 0 {
+						return errRollback
+					}
+					return nil
+				})
+				if err != nil && !errors.Is(err, errRollback) {
+					t.Error(err)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	want := len(stores) * perStore * 2 / 3
+	if n := count(t, url, `SELECT count(DISTINCT number) FROM documents`); n != want {
+		t.Fatalf("%d distinct numbers, want %d", n, want)
+	}
+	if n := count(t, url, `SELECT count(*) FROM documents WHERE number <> 'INV-2026-' || lpad(((doc->>'Sequence')::int)::text, 6, '0')
+		OR (doc->>'Sequence')::int NOT BETWEEN 1 AND $1`, want); n != 0 {
+		t.Fatalf("%d documents numbered outside 1..%d", n, want)
+	}
+}
+
+var errRollback = errors.New("rolled back")

@@ -278,7 +278,18 @@ func (t *tx) CreateDataKey(ctx context.Context, k *till.DataKey) error {
 		k.ID, k.MasterKeyID, k.Wrapped, k.Purpose, k.Active, us(k.CreatedAt))
 }
 
+// DataKeys lists the vault's data keys. In an Update it first locks the
+// table against other writers until the transaction ends: processes starting
+// together on an empty database each read the keys and create those
+// missing, and the lock makes the second wait and then find the first's
+// keys instead of creating a second set that only it would know. Reads in a
+// View are not blocked.
 func (t *tx) DataKeys(ctx context.Context) ([]*till.DataKey, error) {
+	if t.write {
+		if _, err := t.exec(ctx, `LOCK TABLE data_keys IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+			return nil, err
+		}
+	}
 	var out []*till.DataKey
 	err := t.rows(ctx, `SELECT id, master_key_id, wrapped, purpose, active, created_at FROM data_keys ORDER BY created_at, id`, nil,
 		func(r pgx.Rows) error {

@@ -37,6 +37,10 @@ func Run(t *testing.T, open Open) {
 		{"TaskLeases", testTaskLeases},
 		{"ProcessorRecords", testProcessorRecords},
 		{"DataKeys", testDataKeys},
+		{"DocumentNumbersGapFree", testDocumentNumbers},
+		{"Refunds", testRefunds},
+		{"Journal", testJournal},
+		{"Mailbox", testMailbox},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := open(t)
@@ -549,6 +553,174 @@ func testDataKeys(t *testing.T, st till.Store) {
 		keys, err := tx.DataKeys(ctx)
 		if err != nil || len(keys) != 1 || keys[0].Active || keys[0].MasterKeyID != "mk_2" || string(keys[0].Wrapped) != "\x09\x09" {
 			t.Fatalf("data keys: %+v %v", keys, err)
+		}
+		return nil
+	})
+}
+
+// testDocumentNumbers allocates numbers from 60 concurrent units of work, a
+// third of which fail after allocating: the committed numbers are exactly
+// 1..40, each once, and the series of another kind, year or mode is apart.
+func testDocumentNumbers(t *testing.T, st till.Store) {
+	a := account(t, st)
+	scope := till.Scope{AccountID: a.ID}
+	const n = 60
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			st.Update(ctx, func(tx till.Tx) error {
+				seq, err := tx.NextDocumentNumber(ctx, scope, till.DocInvoice, 2026)
+				if err != nil {
+					return err
+				}
+				d := &till.Document{ID: ids.NewID(till.PrefixInvoice), AccountID: a.ID, Kind: till.DocInvoice,
+					Number: fmt.Sprintf("INV-2026-%06d", seq), Year: 2026, Sequence: seq, PaymentID: fmt.Sprint("pay_", i), CreatedAt: epoch}
+				if err := tx.CreateDocument(ctx, d); err != nil {
+					return err
+				}
+				if i%3 == 0 {
+					return errors.New("rolled back")
+				}
+				return nil
+			})
+		})
+	}
+	wg.Wait()
+	seen := map[int64]bool{}
+	cursor := ""
+	for {
+		var page []*till.Document
+		var more bool
+		view(t, st, func(tx till.Tx) (err error) {
+			page, more, err = tx.ListDocuments(ctx, scope, till.DocumentFilter{Kind: till.DocInvoice, Page: till.Page{Limit: 100, StartingAfter: cursor}})
+			return err
+		})
+		for _, d := range page {
+			if seen[d.Sequence] {
+				t.Fatalf("number %d issued twice", d.Sequence)
+			}
+			seen[d.Sequence] = true
+		}
+		if !more {
+			break
+		}
+		cursor = page[len(page)-1].ID
+	}
+	for i := int64(1); i <= 40; i++ {
+		if !seen[i] {
+			t.Fatalf("gap: number %d missing (%d issued)", i, len(seen))
+		}
+	}
+	if len(seen) != 40 {
+		t.Fatalf("%d numbers issued, want 40", len(seen))
+	}
+	update(t, st, func(tx till.Tx) error {
+		for _, c := range []struct {
+			kind till.DocumentKind
+			year int
+			live bool
+		}{{till.DocCreditNote, 2026, false}, {till.DocInvoice, 2027, false}, {till.DocInvoice, 2026, true}} {
+			n, err := tx.NextDocumentNumber(ctx, till.Scope{AccountID: a.ID, Livemode: c.live}, c.kind, c.year)
+			if err != nil || n != 1 {
+				t.Fatalf("series %v starts at %d (%v)", c, n, err)
+			}
+		}
+		return nil
+	})
+	dup := &till.Document{ID: ids.NewID(till.PrefixInvoice), AccountID: a.ID, Kind: till.DocInvoice, Number: "INV-2026-000001", CreatedAt: epoch}
+	if err := st.Update(ctx, func(tx till.Tx) error { return tx.CreateDocument(ctx, dup) }); !errors.Is(err, till.ErrDuplicate) {
+		t.Fatalf("duplicate number: %v", err)
+	}
+}
+
+func testRefunds(t *testing.T, st till.Store) {
+	a := account(t, st)
+	scope := till.Scope{AccountID: a.ID}
+	r1 := &till.Refund{ID: ids.NewID(till.PrefixRefund), AccountID: a.ID, PaymentID: "pay_1", Status: till.RefundPending, Amount: 500, Version: 1, CreatedAt: epoch}
+	r2 := &till.Refund{ID: ids.NewID(till.PrefixRefund), AccountID: a.ID, PaymentID: "pay_1", Status: till.RefundPending, Amount: 100, Version: 1, CreatedAt: epoch}
+	for _, r := range []*till.Refund{r1, r2} {
+		update(t, st, func(tx till.Tx) error { return tx.CreateRefund(ctx, r) })
+	}
+	r1.Status, r1.Version = till.RefundSucceeded, 2
+	update(t, st, func(tx till.Tx) error { return tx.UpdateRefund(ctx, r1, 1) })
+	if err := st.Update(ctx, func(tx till.Tx) error { return tx.UpdateRefund(ctx, r1, 1) }); !errors.Is(err, till.ErrStale) {
+		t.Fatalf("stale refund: %v", err)
+	}
+	view(t, st, func(tx till.Tx) error {
+		list, err := tx.ListRefunds(ctx, scope, "pay_1")
+		if err != nil || len(list) != 2 || list[0].ID != r2.ID || list[1].Status != till.RefundSucceeded {
+			t.Fatalf("refund list: %v", err)
+		}
+		_, err = tx.Refund(ctx, till.Scope{AccountID: "acct_other"}, r1.ID)
+		notFound(t, err)
+		return nil
+	})
+}
+
+func testJournal(t *testing.T, st till.Store) {
+	a := account(t, st)
+	scope := till.Scope{AccountID: a.ID}
+	entry := func(cur string, postings ...till.Posting) *till.JournalEntry {
+		return &till.JournalEntry{ID: ids.NewID(till.PrefixLedgerEntry), AccountID: a.ID, Currency: cur, Kind: "capture", PaymentID: "pay_1", Postings: postings, CreatedAt: epoch}
+	}
+	update(t, st, func(tx till.Tx) error {
+		return tx.CreateJournalEntry(ctx, entry("EUR", till.Posting{LedgerAccount: till.LedgerProcessorReceivable, Debit: 1190},
+			till.Posting{LedgerAccount: till.LedgerRevenue, Credit: 1000}, till.Posting{LedgerAccount: till.LedgerTaxPayable, Credit: 190}))
+	})
+	update(t, st, func(tx till.Tx) error {
+		return tx.CreateJournalEntry(ctx, entry("EUR", till.Posting{LedgerAccount: till.LedgerRevenue, Debit: 100},
+			till.Posting{LedgerAccount: till.LedgerTaxPayable, Debit: 19}, till.Posting{LedgerAccount: till.LedgerProcessorReceivable, Credit: 119}))
+	})
+	update(t, st, func(tx till.Tx) error {
+		return tx.CreateJournalEntry(ctx, entry("JPY", till.Posting{LedgerAccount: till.LedgerProcessorReceivable, Debit: 500}, till.Posting{LedgerAccount: till.LedgerRevenue, Credit: 500}))
+	})
+	if err := st.Update(ctx, func(tx till.Tx) error {
+		return tx.CreateJournalEntry(ctx, entry("EUR", till.Posting{LedgerAccount: till.LedgerRevenue, Debit: 1}, till.Posting{LedgerAccount: till.LedgerTaxPayable, Credit: 2}))
+	}); err == nil {
+		t.Fatal("an unbalanced entry was stored")
+	}
+	view(t, st, func(tx till.Tx) error {
+		bal, err := tx.LedgerBalances(ctx, scope)
+		if err != nil {
+			return err
+		}
+		got := map[string]till.LedgerBalance{}
+		for _, b := range bal {
+			got[b.Currency+"/"+b.LedgerAccount] = b
+		}
+		if r := got["EUR/processor_receivable"]; r.Debits != 1190 || r.Credits != 119 {
+			t.Fatalf("receivable: %+v", r)
+		}
+		if r := got["EUR/tax_payable"]; r.Debits != 19 || r.Credits != 190 {
+			t.Fatalf("tax: %+v", r)
+		}
+		if r := got["JPY/revenue"]; r.Credits != 500 || len(bal) != 5 {
+			t.Fatalf("balances: %+v", bal)
+		}
+		list, more, err := tx.ListJournalEntries(ctx, scope, till.LedgerFilter{PaymentID: "pay_1", Page: till.Page{Limit: 2}})
+		if err != nil || len(list) != 2 || !more || list[0].Currency != "JPY" || len(list[1].Postings) != 3 {
+			t.Fatalf("entries: %d %v %v", len(list), more, err)
+		}
+		return nil
+	})
+}
+
+func testMailbox(t *testing.T, st till.Store) {
+	a := account(t, st)
+	scope := till.Scope{AccountID: a.ID}
+	for i, to := range []string{"Jane@Example.com", "bob@example.com"} {
+		e := &till.Email{ID: ids.NewID(till.PrefixEmail), AccountID: a.ID, To: to, Subject: fmt.Sprint("s", i), PaymentID: "pay_1",
+			Attachments: []till.Attachment{{Name: "x.pdf", ContentType: "application/pdf", Data: []byte("%PDF")}}, CreatedAt: epoch}
+		update(t, st, func(tx till.Tx) error { return tx.CreateEmail(ctx, e) })
+	}
+	view(t, st, func(tx till.Tx) error {
+		list, _, err := tx.ListEmails(ctx, scope, till.EmailFilter{To: "jane@example.com"})
+		if err != nil || len(list) != 1 || string(list[0].Attachments[0].Data) != "%PDF" {
+			t.Fatalf("mailbox: %v %v", list, err)
+		}
+		accts, err := tx.ListAccounts(ctx)
+		if err != nil || len(accts) != 1 || accts[0].ID != a.ID {
+			t.Fatalf("accounts: %v", err)
 		}
 		return nil
 	})

@@ -1,0 +1,206 @@
+package till
+
+import (
+	"context"
+	"time"
+)
+
+// DocumentKind says whether a Document is an invoice or a credit note.
+type DocumentKind string
+
+// Document kinds; each has its own gap-free number series.
+const (
+	DocInvoice    DocumentKind = "invoice"
+	DocCreditNote DocumentKind = "credit_note"
+)
+
+// Document is an issued invoice or credit note. It holds everything Article
+// 226 of the EU VAT Directive (2006/112/EC) asks of a full invoice, frozen
+// at issue: an issued document is never changed.
+type Document struct {
+	ID        string // in_… or cn_…
+	AccountID string
+	Livemode  bool
+	Kind      DocumentKind
+	// Number is "{prefix}-{year}-{sequence}" for invoices and
+	// "{prefix}-CN-{year}-{sequence}" for credit notes, gap-free per
+	// account, mode, kind and year.
+	Number   string
+	Year     int
+	Sequence int64
+
+	PaymentID  string
+	RefundID   string // credit notes: the refund they document
+	InvoiceID  string // credit notes: the invoice they correct
+	InvoiceNo  string // credit notes: that invoice's number
+	CustomerID string
+
+	IssueDate  time.Time // date of issue (Art. 226(1))
+	SupplyDate time.Time // date of the supply or payment (Art. 226(7))
+	Seller     Party
+	Buyer      Party
+	Currency   string
+	// TaxBehavior is how the payment's amounts were expressed; the lines
+	// always show net unit prices.
+	TaxBehavior TaxBehavior
+	Lines       []DocumentLine
+	// TaxSummary is the taxable amount and tax per rate (Art. 226(8), (10)).
+	TaxSummary []TaxLine
+	Subtotal   int64
+	Tax        int64
+	Total      int64
+	// Notes carry the mentions the law requires where they apply: "Reverse
+	// charge", the OSS or exemption reason, the reason of a credit note.
+	Notes         []string
+	PaymentMethod string // e.g. "Visa •••• 4242"
+	Reason        string // credit notes: why the refund was made
+	CreatedAt     time.Time
+}
+
+// Party is the seller or the buyer on a document.
+type Party struct {
+	Name      string  `json:"name"`
+	LegalName string  `json:"legalName,omitempty"`
+	Address   Address `json:"address"`
+	VATNumber string  `json:"vatNumber,omitempty"`
+	Email     string  `json:"email,omitempty"`
+}
+
+// DocumentLine is one line of a document: what was supplied, how much, the
+// net unit price, the rate and the tax (Art. 226(6), (8), (9)).
+type DocumentLine struct {
+	Description string `json:"description"`
+	Quantity    int64  `json:"quantity"`
+	// UnitNet is the unit price net of tax. For inclusive pricing it is
+	// rounded to the minor unit; Net is exact.
+	UnitNet int64  `json:"unitNet"`
+	Net     int64  `json:"net"`
+	Rate    Rate   `json:"rate"`
+	Tax     int64  `json:"tax"`
+	Gross   int64  `json:"gross"`
+	Country string `json:"country,omitempty"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+// DocumentRenderer renders an issued document as a PDF.
+type DocumentRenderer interface {
+	PDF(d *Document) ([]byte, error)
+}
+
+// RefundStatus is where a refund is.
+type RefundStatus string
+
+// Refund statuses.
+const (
+	RefundPending   RefundStatus = "pending"
+	RefundSucceeded RefundStatus = "succeeded"
+	RefundFailed    RefundStatus = "failed"
+)
+
+// Refund returns part or all of a captured payment. Amount is gross (in the
+// terms of the payment's AmountTotal); Tax is the refunded tax, its exact
+// proportional share, and Breakdown splits both by the payment's rates.
+type Refund struct {
+	ID           string
+	AccountID    string
+	Livemode     bool
+	PaymentID    string
+	Status       RefundStatus
+	Amount       int64
+	Net          int64
+	Tax          int64
+	Breakdown    []TaxLine
+	Currency     string
+	Reason       string
+	Failure      *Failure
+	Attempt      Attempt
+	CreditNoteID string
+	Receipt      *Receipt
+	Version      int64
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Refund reasons.
+var RefundReasons = map[string]bool{"requested_by_customer": true, "duplicate": true, "fraudulent": true}
+
+// Ledger accounts of the double-entry journal (SPEC §10).
+const (
+	LedgerProcessorReceivable = "processor_receivable" // money the processor owes the merchant
+	LedgerRevenue             = "revenue"              // net sales
+	LedgerTaxPayable          = "tax_payable"          // tax owed to the tax authorities
+	LedgerDisputes            = "disputes"             // money lost to chargebacks
+)
+
+// Posting is one side of a journal entry.
+type Posting struct {
+	LedgerAccount string `json:"ledgerAccount"`
+	Debit         int64  `json:"debit"`
+	Credit        int64  `json:"credit"`
+}
+
+// JournalEntry is a balanced set of postings in one currency: Σ debits =
+// Σ credits. Entries are only ever appended; a reversal is a new entry.
+type JournalEntry struct {
+	ID        string // le_…
+	AccountID string
+	Livemode  bool
+	Currency  string
+	Kind      string // capture | refund | dispute
+	PaymentID string
+	RefundID  string
+	Postings  []Posting
+	CreatedAt time.Time
+}
+
+// Balanced reports whether the entry's debits equal its credits and every
+// posting is one-sided and non-negative.
+func (e *JournalEntry) Balanced() bool {
+	var dr, cr int64
+	for _, p := range e.Postings {
+		if p.Debit < 0 || p.Credit < 0 || (p.Debit > 0) == (p.Credit > 0) {
+			return false
+		}
+		dr += p.Debit
+		cr += p.Credit
+	}
+	return dr == cr && dr > 0
+}
+
+// LedgerBalance is one ledger account's totals in one currency.
+type LedgerBalance struct {
+	Currency      string
+	LedgerAccount string
+	Debits        int64
+	Credits       int64
+}
+
+// Email is one message to send: a receipt, with its document attached.
+type Email struct {
+	ID          string // em_…
+	AccountID   string
+	Livemode    bool
+	MessageID   string // stable per receipt, so a resend is recognisable
+	From        string
+	To          string
+	Subject     string
+	Text        string
+	HTML        string
+	Attachments []Attachment
+	PaymentID   string
+	RefundID    string
+	CreatedAt   time.Time
+}
+
+// Attachment is a file attached to an email.
+type Attachment struct {
+	Name        string `json:"name"`
+	ContentType string `json:"contentType"`
+	Data        []byte `json:"data"`
+}
+
+// Mailer sends email. An error means the message may not have been sent and
+// is retried later.
+type Mailer interface {
+	Send(ctx context.Context, m *Email) error
+}
