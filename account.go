@@ -24,8 +24,10 @@ type Account struct {
 	// TestClockOffset moves this account's test-mode clock ahead of the
 	// wall clock (POST /v1/test/clock/advance). Live mode ignores it.
 	TestClockOffset time.Duration
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// Version rises with every change.
+	Version   int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Processor returns the processor settings of the given mode.

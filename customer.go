@@ -57,8 +57,10 @@ type PaymentMethod struct {
 	ProviderRef string
 	// SealedPAN is the card number encrypted under DataKeyID; nil once the
 	// method is detached (its card data destroyed) or for provider methods.
-	SealedPAN  []byte
-	DataKeyID  string
+	SealedPAN []byte
+	DataKeyID string
+	// Version rises with every change.
+	Version    int64
 	CreatedAt  time.Time
 	DetachedAt *time.Time
 }

@@ -131,7 +131,12 @@ type Tx interface {
 	// Accounts, keys and vault keys.
 	CreateAccount(ctx context.Context, a *Account) error
 	Account(ctx context.Context, id string) (*Account, error)
-	UpdateAccount(ctx context.Context, a *Account) error
+	// UpdateAccount stores a if its stored Version is fromVersion, and
+	// returns an error wrapping ErrStale otherwise.
+	UpdateAccount(ctx context.Context, a *Account, fromVersion int64) error
+	// CountAccounts counts accounts; inside Update it also keeps other units
+	// of work from creating accounts until this one ends (first-start
+	// bootstrap).
 	CountAccounts(ctx context.Context) (int, error)
 	CreateAPIKey(ctx context.Context, k *APIKey) error
 	APIKey(ctx context.Context, id string) (*APIKey, error)
@@ -150,7 +155,9 @@ type Tx interface {
 	ListCustomers(ctx context.Context, s Scope, f CustomerFilter) ([]*Customer, bool, error)
 	CreatePaymentMethod(ctx context.Context, pm *PaymentMethod) error
 	PaymentMethod(ctx context.Context, s Scope, id string) (*PaymentMethod, error)
-	UpdatePaymentMethod(ctx context.Context, pm *PaymentMethod) error
+	// UpdatePaymentMethod stores pm if its stored Version is fromVersion,
+	// and returns an error wrapping ErrStale otherwise.
+	UpdatePaymentMethod(ctx context.Context, pm *PaymentMethod, fromVersion int64) error
 	// ListPaymentMethods returns the customer's attached methods, newest first.
 	ListPaymentMethods(ctx context.Context, s Scope, customerID string) ([]*PaymentMethod, error)
 

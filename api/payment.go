@@ -205,3 +205,53 @@ type Clock struct {
 	Now           time.Time `json:"now"`
 	OffsetSeconds int64     `json:"offsetSeconds"`
 }
+
+// RefundRequest is the body of POST /v1/payments/{id}/refunds. Amount is
+// gross, in the terms of the payment's amountTotal; omitted, everything
+// still refundable is refunded.
+type RefundRequest struct {
+	Amount *int64 `json:"amount"`
+	Reason string `json:"reason"`
+}
+
+// Refund is the refund object.
+type Refund struct {
+	ID           string        `json:"id"`
+	Object       string        `json:"object"`
+	PaymentID    string        `json:"paymentId"`
+	Status       string        `json:"status"`
+	Amount       int64         `json:"amount"`
+	NetAmount    int64         `json:"netAmount"`
+	TaxAmount    int64         `json:"taxAmount"`
+	TaxBreakdown []TaxLine     `json:"taxBreakdown"`
+	Currency     string        `json:"currency"`
+	Reason       *string       `json:"reason"`
+	Failure      *till.Failure `json:"failure"`
+	CreditNoteID *string       `json:"creditNoteId"`
+	Receipt      *till.Receipt `json:"receipt"`
+	Attempt      Attempt       `json:"attempt"`
+	CreatedAt    time.Time     `json:"createdAt"`
+	UpdatedAt    time.Time     `json:"updatedAt"`
+	Livemode     bool          `json:"livemode"`
+}
+
+// attemptOf renders an attempt.
+func attemptOf(a till.Attempt) Attempt {
+	return Attempt{ID: a.ID, Kind: string(a.Kind), At: utc(a.At), Provider: a.Provider, Amount: a.Amount,
+		Outcome: a.Outcome, Code: str(a.Code), DeclineCode: str(a.DeclineCode), Message: str(a.Message),
+		ProviderRef: str(a.ProviderRef), Reference: a.Reference}
+}
+
+// RefundOf renders a refund.
+func RefundOf(r *till.Refund) Refund {
+	var receipt *till.Receipt
+	if r.Receipt != nil {
+		rc := *r.Receipt
+		rc.SentAt = utcp(rc.SentAt)
+		receipt = &rc
+	}
+	return Refund{ID: r.ID, Object: "refund", PaymentID: r.PaymentID, Status: string(r.Status), Amount: r.Amount,
+		NetAmount: r.Net, TaxAmount: r.Tax, TaxBreakdown: TaxLinesOf(r.Breakdown), Currency: r.Currency, Reason: str(r.Reason),
+		Failure: r.Failure, CreditNoteID: str(r.CreditNoteID), Receipt: receipt, Attempt: attemptOf(r.Attempt),
+		CreatedAt: utc(r.CreatedAt), UpdatedAt: utc(r.UpdatedAt), Livemode: r.Livemode}
+}

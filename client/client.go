@@ -363,3 +363,76 @@ func (c *Client) ProcessorCharges(ctx context.Context, reference, paymentID stri
 func (c *Client) AdvanceClock(ctx context.Context, seconds int64, opts ...Option) (*api.Clock, error) {
 	return send[api.Clock](ctx, c, http.MethodPost, "/v1/test/clock/advance", api.ClockAdvance{Seconds: seconds}, opts)
 }
+
+// Capture captures a hold (amount nil: all of it).
+func (c *Client) Capture(ctx context.Context, paymentID string, in api.CaptureRequest, opts ...Option) (*api.Payment, error) {
+	return send[api.Payment](ctx, c, http.MethodPost, "/v1/payments/"+url.PathEscape(paymentID)+"/capture", in, opts)
+}
+
+// Release releases a hold.
+func (c *Client) Release(ctx context.Context, paymentID string, opts ...Option) (*api.Payment, error) {
+	return send[api.Payment](ctx, c, http.MethodPost, "/v1/payments/"+url.PathEscape(paymentID)+"/release", nil, opts)
+}
+
+// CreateRefund refunds a payment (amount nil: everything refundable).
+func (c *Client) CreateRefund(ctx context.Context, paymentID string, in api.RefundRequest, opts ...Option) (*api.Refund, error) {
+	return send[api.Refund](ctx, c, http.MethodPost, "/v1/payments/"+url.PathEscape(paymentID)+"/refunds", in, opts)
+}
+
+// Refund returns a refund.
+func (c *Client) Refund(ctx context.Context, id string) (*api.Refund, error) {
+	return get[api.Refund](ctx, c, "/v1/refunds/"+url.PathEscape(id))
+}
+
+// Refunds lists a payment's refunds.
+func (c *Client) Refunds(ctx context.Context, paymentID string) (*List[api.Refund], error) {
+	return list[api.Refund](ctx, c, "/v1/payments/"+url.PathEscape(paymentID)+"/refunds", ListParams{})
+}
+
+// Invoices lists invoices (filters: customerId, paymentId, createdFrom,
+// createdTo).
+func (c *Client) Invoices(ctx context.Context, p ListParams) (*List[api.Document], error) {
+	return list[api.Document](ctx, c, "/v1/invoices", p)
+}
+
+// Invoice returns an invoice.
+func (c *Client) Invoice(ctx context.Context, id string) (*api.Document, error) {
+	return get[api.Document](ctx, c, "/v1/invoices/"+url.PathEscape(id))
+}
+
+// CreditNotes lists credit notes.
+func (c *Client) CreditNotes(ctx context.Context, p ListParams) (*List[api.Document], error) {
+	return list[api.Document](ctx, c, "/v1/credit-notes", p)
+}
+
+// CreditNote returns a credit note.
+func (c *Client) CreditNote(ctx context.Context, id string) (*api.Document, error) {
+	return get[api.Document](ctx, c, "/v1/credit-notes/"+url.PathEscape(id))
+}
+
+// PDF downloads a document's PDF from its pdfUrl.
+func (c *Client) PDF(ctx context.Context, pdfURL string) ([]byte, error) {
+	resp, err := c.Raw(ctx, http.MethodGet, pdfURL, nil)
+	if err != nil {
+		return nil, err
+	}
+	if resp.Status != http.StatusOK {
+		return nil, decode(resp, nil)
+	}
+	return resp.Body, nil
+}
+
+// Balance returns the account's balance per currency.
+func (c *Client) Balance(ctx context.Context) (*api.Balance, error) {
+	return get[api.Balance](ctx, c, "/v1/balance")
+}
+
+// LedgerEntries lists journal entries (filter: paymentId).
+func (c *Client) LedgerEntries(ctx context.Context, p ListParams) (*List[api.JournalEntry], error) {
+	return list[api.JournalEntry](ctx, c, "/v1/ledger/entries", p)
+}
+
+// Emails lists the local mailbox (test mode; filters: to, paymentId).
+func (c *Client) Emails(ctx context.Context, p ListParams) (*List[api.Email], error) {
+	return list[api.Email](ctx, c, "/v1/test/emails", p)
+}

@@ -20,8 +20,10 @@ import (
 	"github.com/tillpay/till/checkout"
 	"github.com/tillpay/till/client"
 	tillhttp "github.com/tillpay/till/http"
+	"github.com/tillpay/till/pdf"
 	"github.com/tillpay/till/processor/simulator"
 	"github.com/tillpay/till/service"
+	"github.com/tillpay/till/smtp"
 	"github.com/tillpay/till/sqlite"
 	"github.com/tillpay/till/vault"
 )
@@ -67,6 +69,8 @@ type Options struct {
 	// NoWorkers leaves the background workers stopped; the test runs them
 	// with RunDue.
 	NoWorkers bool
+	// SMTPURL sends receipts over SMTP instead of the local mailbox.
+	SMTPURL string
 }
 
 // Each runs fn as a subtest on every backend.
@@ -113,8 +117,17 @@ func Start(tb testing.TB, b Backend, opts ...Options) *Env {
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
 	sim := simulator.New(st, till.RandomIDs{})
+	var mailer till.Mailer
+	if o.SMTPURL != "" {
+		m, err := smtp.New(o.SMTPURL, smtp.Options{})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		mailer = m
+	}
 	env.Service = service.New(service.Config{
 		Store: st, Keyring: kr, PublicBaseURL: base, Lease: o.Lease, ProcessorTimeout: o.ProcessorTimeout, Logger: log,
+		Renderer: pdf.New(), Mailer: mailer,
 		Processor: func(ctx context.Context, a *till.Account, livemode bool) (till.Processor, error) {
 			if livemode {
 				return nil, till.Errorf(till.ELiveForbidden, "no live processor")

@@ -23,6 +23,10 @@ func view(v any, livemode bool) any {
 		return api.KeyOf(o)
 	case *till.ProcessorRecord:
 		return api.ProcessorChargeOf(o)
+	case *till.Refund:
+		return api.RefundOf(o)
+	case *till.Document:
+		return api.DocumentOf(o)
 	}
 	return v
 }

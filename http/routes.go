@@ -37,6 +37,23 @@ func (s *Server) routeTable() []Route {
 		{Method: "GET", Path: "/v1/payments/{id}", Summary: "Retrieve a payment", auth: authSecret, h: s.getPayment},
 		{Method: "PATCH", Path: "/v1/payments/{id}", Summary: "Update a payment", auth: authSecret, h: s.updatePayment},
 
+		{Method: "POST", Path: "/v1/payments/{id}/capture", Summary: "Capture a hold, in full or in part", auth: authSecret, h: s.capture},
+		{Method: "POST", Path: "/v1/payments/{id}/release", Summary: "Release a hold", auth: authSecret, h: s.release},
+		{Method: "POST", Path: "/v1/payments/{id}/refunds", Summary: "Refund a payment, in full or in part", auth: authSecret, h: s.createRefund},
+		{Method: "GET", Path: "/v1/payments/{id}/refunds", Summary: "List a payment's refunds", auth: authSecret, h: s.listRefunds},
+		{Method: "GET", Path: "/v1/refunds/{id}", Summary: "Retrieve a refund", auth: authSecret, h: s.getRefund},
+
+		{Method: "GET", Path: "/v1/invoices", Summary: "List invoices", auth: authSecret, h: s.listDocuments(till.DocInvoice)},
+		{Method: "GET", Path: "/v1/invoices/{id}", Summary: "Retrieve an invoice", auth: authSecret, h: s.getDocument(till.DocInvoice)},
+		{Method: "GET", Path: "/v1/invoices/{id}/pdf", Summary: "Download an invoice as PDF", auth: authSecret, h: s.documentPDF(till.DocInvoice)},
+		{Method: "GET", Path: "/v1/credit-notes", Summary: "List credit notes", auth: authSecret, h: s.listDocuments(till.DocCreditNote)},
+		{Method: "GET", Path: "/v1/credit-notes/{id}", Summary: "Retrieve a credit note", auth: authSecret, h: s.getDocument(till.DocCreditNote)},
+		{Method: "GET", Path: "/v1/credit-notes/{id}/pdf", Summary: "Download a credit note as PDF", auth: authSecret, h: s.documentPDF(till.DocCreditNote)},
+
+		{Method: "GET", Path: "/v1/balance", Summary: "The account's balance per currency, from the ledger", auth: authSecret, h: s.balance},
+		{Method: "GET", Path: "/v1/ledger/entries", Summary: "List journal entries", auth: authSecret, h: s.ledgerEntries},
+
+		{Method: "GET", Path: "/v1/test/emails", Summary: "The local mailbox (test mode)", auth: authSecret, h: s.emails},
 		{Method: "GET", Path: "/v1/test/processor/charges", Summary: "The simulator's own record (test mode)", auth: authSecret, h: s.processorCharges},
 		{Method: "POST", Path: "/v1/test/clock/advance", Summary: "Move the test-mode clock forward", auth: authSecret, h: s.advanceClock},
 

@@ -360,18 +360,26 @@ func TestConflictRetried(t *testing.T) {
 	runs := 0
 	var barrier sync.WaitGroup
 	barrier.Add(2)
+	bump := func(tx till.Tx, id string) error {
+		cur, err := tx.Account(ctx, id)
+		if err != nil {
+			return err
+		}
+		cur.Version++
+		return tx.UpdateAccount(ctx, cur, cur.Version-1)
+	}
 	unit := func(first, second *till.Account) error {
 		once := sync.OnceFunc(barrier.Done)
 		return st.Update(ctx, func(tx till.Tx) error {
 			mu.Lock()
 			runs++
 			mu.Unlock()
-			if err := tx.UpdateAccount(ctx, first); err != nil {
+			if err := bump(tx, first.ID); err != nil {
 				return err
 			}
 			once()
 			barrier.Wait()
-			return tx.UpdateAccount(ctx, second)
+			return bump(tx, second.ID)
 		})
 	}
 	errs := make(chan error, 2)

@@ -214,9 +214,9 @@ func nullString(s string) *string {
 // --- accounts, keys, data keys
 
 func (t *tx) CreateAccount(ctx context.Context, a *till.Account) error {
-	return t.insert(ctx, "account "+a.ID, `INSERT INTO accounts (id, doc, created_at, updated_at) VALUES ($1, $2, $3, $4)
+	return t.insert(ctx, "account "+a.ID, `INSERT INTO accounts (id, doc, created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT DO NOTHING`,
-		a.ID, mustJSON(a), us(a.CreatedAt), us(a.UpdatedAt))
+		a.ID, mustJSON(a), us(a.CreatedAt), us(a.UpdatedAt), a.Version)
 }
 
 func (t *tx) Account(ctx context.Context, id string) (*till.Account, error) {
@@ -225,12 +225,20 @@ func (t *tx) Account(ctx context.Context, id string) (*till.Account, error) {
 	return a, err
 }
 
-func (t *tx) UpdateAccount(ctx context.Context, a *till.Account) error {
-	return t.execOne(ctx, till.NotFound("account", a.ID),
-		`UPDATE accounts SET doc = $1, updated_at = $2 WHERE id = $3`, mustJSON(a), us(a.UpdatedAt), a.ID)
+func (t *tx) UpdateAccount(ctx context.Context, a *till.Account, fromVersion int64) error {
+	return t.execOne(ctx, fmt.Errorf("account %s: %w", a.ID, till.ErrStale),
+		`UPDATE accounts SET doc = $1, updated_at = $2, version = $3 WHERE id = $4 AND version = $5`,
+		mustJSON(a), us(a.UpdatedAt), a.Version, a.ID, fromVersion)
 }
 
 func (t *tx) CountAccounts(ctx context.Context) (int, error) {
+	if t.write {
+		// Serialize with account creation, so that two processes starting
+		// on an empty database bootstrap one account, not two.
+		if _, err := t.exec(ctx, `LOCK TABLE accounts IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+			return 0, err
+		}
+	}
 	var n int
 	err := t.row(ctx, nil, `SELECT COUNT(*) FROM accounts`, nil, &n)
 	return n, err
@@ -409,9 +417,9 @@ func (t *tx) ListCustomers(ctx context.Context, s till.Scope, f till.CustomerFil
 }
 
 func (t *tx) CreatePaymentMethod(ctx context.Context, pm *till.PaymentMethod) error {
-	return t.insert(ctx, "payment method "+pm.ID, `INSERT INTO payment_methods (id, account_id, livemode, customer_id, detached, created_at, doc)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
-		pm.ID, pm.AccountID, pm.Livemode, pm.CustomerID, pm.DetachedAt != nil, us(pm.CreatedAt), mustJSON(pm))
+	return t.insert(ctx, "payment method "+pm.ID, `INSERT INTO payment_methods (id, account_id, livemode, customer_id, detached, created_at, version, doc)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
+		pm.ID, pm.AccountID, pm.Livemode, pm.CustomerID, pm.DetachedAt != nil, us(pm.CreatedAt), pm.Version, mustJSON(pm))
 }
 
 func (t *tx) PaymentMethod(ctx context.Context, s till.Scope, id string) (*till.PaymentMethod, error) {
@@ -421,9 +429,10 @@ func (t *tx) PaymentMethod(ctx context.Context, s till.Scope, id string) (*till.
 	return pm, err
 }
 
-func (t *tx) UpdatePaymentMethod(ctx context.Context, pm *till.PaymentMethod) error {
-	return t.execOne(ctx, till.NotFound("payment method", pm.ID),
-		`UPDATE payment_methods SET detached = $1, doc = $2 WHERE id = $3`, pm.DetachedAt != nil, mustJSON(pm), pm.ID)
+func (t *tx) UpdatePaymentMethod(ctx context.Context, pm *till.PaymentMethod, fromVersion int64) error {
+	return t.execOne(ctx, fmt.Errorf("payment method %s: %w", pm.ID, till.ErrStale),
+		`UPDATE payment_methods SET detached = $1, version = $2, doc = $3 WHERE id = $4 AND version = $5`,
+		pm.DetachedAt != nil, pm.Version, mustJSON(pm), pm.ID, fromVersion)
 }
 
 func (t *tx) ListPaymentMethods(ctx context.Context, s till.Scope, customerID string) ([]*till.PaymentMethod, error) {

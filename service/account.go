@@ -127,6 +127,26 @@ var adminCaller = &Caller{Account: &till.Account{ID: "admin"}}
 // secret and a publishable key for each mode, and returns the keys, which are
 // shown only this once. idem may be nil.
 func (s *Service) CreateAccount(ctx context.Context, idem *Idem, in api.NewAccount) (*api.NewAccountKeys, error) {
+	a, keys, out, err := s.newAccount(in)
+	if err != nil {
+		return nil, err
+	}
+	err = s.idempotent(ctx, adminCaller, sealed(idem), func() error {
+		return s.store.Update(ctx, func(tx till.Tx) error {
+			if err := insertAccount(ctx, tx, a, keys); err != nil {
+				return err
+			}
+			return s.remember(ctx, tx, adminCaller, idem, out, a.ID)
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// newAccount validates a new account and makes it with its four keys.
+func (s *Service) newAccount(in api.NewAccount) (*till.Account, []*till.APIKey, *api.NewAccountKeys, error) {
 	var v till.Validator
 	name := strings.TrimSpace(in.Name)
 	if name == "" {
@@ -143,10 +163,10 @@ func (s *Service) CreateAccount(ctx context.Context, idem *Idem, in api.NewAccou
 		country = c
 	}
 	if err := v.Err(); err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	now := s.clock.Now()
-	a := &till.Account{
+	a := &till.Account{Version: 1,
 		ID: s.ids.NewID(till.PrefixAccount), Name: name, LegalName: name, OriginCountry: country,
 		Address: till.Address{Country: country}, InvoicePrefix: invoicePrefixFor(name),
 		DefaultTaxBehavior: till.TaxExclusive, RetryPolicy: till.DefaultRetryPolicy(),
@@ -168,23 +188,20 @@ func (s *Service) CreateAccount(ctx context.Context, idem *Idem, in api.NewAccou
 		*k.secret = secret
 		keys = append(keys, key)
 	}
-	err := s.idempotent(ctx, adminCaller, sealed(idem), func() error {
-		return s.store.Update(ctx, func(tx till.Tx) error {
-			if err := tx.CreateAccount(ctx, a); err != nil {
-				return err
-			}
-			for _, k := range keys {
-				if err := tx.CreateAPIKey(ctx, k); err != nil {
-					return err
-				}
-			}
-			return s.remember(ctx, tx, adminCaller, idem, out, a.ID)
-		})
-	})
-	if err != nil {
-		return nil, err
+	return a, keys, out, nil
+}
+
+// insertAccount stores an account and its keys.
+func insertAccount(ctx context.Context, tx till.Tx, a *till.Account, keys []*till.APIKey) error {
+	if err := tx.CreateAccount(ctx, a); err != nil {
+		return err
 	}
-	return out, nil
+	for _, k := range keys {
+		if err := tx.CreateAPIKey(ctx, k); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // sealed marks idem's stored response as secret.
@@ -216,17 +233,27 @@ func invoicePrefixFor(name string) string {
 // Bootstrap creates a default test account when the store has none, and
 // returns its keys; it returns nil when accounts already exist.
 func (s *Service) Bootstrap(ctx context.Context) (*api.NewAccountKeys, error) {
-	var n int
-	if err := s.store.View(ctx, func(tx till.Tx) (err error) {
-		n, err = tx.CountAccounts(ctx)
-		return err
-	}); err != nil {
+	a, keys, out, err := s.newAccount(api.NewAccount{Name: "Till Test Merchant", Country: "DE"})
+	if err != nil {
 		return nil, err
 	}
-	if n > 0 {
-		return nil, nil
+	created := false
+	// Counting and creating in one unit of work (CountAccounts inside
+	// Update holds off other account creation) makes processes starting
+	// together on an empty database create one account between them.
+	err = s.store.Update(ctx, func(tx till.Tx) error {
+		created = false
+		n, err := tx.CountAccounts(ctx)
+		if err != nil || n > 0 {
+			return err
+		}
+		created = true
+		return insertAccount(ctx, tx, a, keys)
+	})
+	if err != nil || !created {
+		return nil, err
 	}
-	return s.CreateAccount(ctx, nil, api.NewAccount{Name: "Till Test Merchant", Country: "DE"})
+	return out, nil
 }
 
 // CreateKey adds a key to an account and returns it with its secret, shown
@@ -321,11 +348,13 @@ func (s *Service) UpdateAccount(ctx context.Context, c *Caller, idem *Idem, in a
 			if err != nil {
 				return err
 			}
+			from := a.Version
 			if err := applyAccountUpdate(a, in, c.Livemode); err != nil {
 				return err
 			}
+			a.Version++
 			a.UpdatedAt = s.clock.Now()
-			if err := tx.UpdateAccount(ctx, a); err != nil {
+			if err := tx.UpdateAccount(ctx, a, from); err != nil {
 				return err
 			}
 			out = a
@@ -544,9 +573,11 @@ func (s *Service) AdvanceClock(ctx context.Context, c *Caller, idem *Idem, secon
 			if err != nil {
 				return err
 			}
+			from := a.Version
 			a.TestClockOffset += d
+			a.Version++
 			a.UpdatedAt = s.clock.Now()
-			if err := tx.UpdateAccount(ctx, a); err != nil {
+			if err := tx.UpdateAccount(ctx, a, from); err != nil {
 				return err
 			}
 			if err := tx.ShiftTasks(ctx, c.Scope(), d); err != nil {

@@ -552,15 +552,26 @@ func (s *Service) applyResult(ctx context.Context, tx till.Tx, a *till.Account, 
 		att.ProviderRef = res.ProviderRef
 	}
 	scope := till.Scope{AccountID: p.AccountID, Livemode: p.Livemode}
-	var to till.Status
-	switch res.Outcome {
-	case till.ProcessorPending:
+	if res.Outcome == till.ProcessorPending {
 		if att.Code == "" {
 			att.Code = "pending"
 			p.Version++
-			return s.emit(ctx, tx, scope, till.EventPaymentProcessing, "payment", p.ID, p.Version, p, now)
+			if att.Kind == till.AttemptCharge {
+				return s.emit(ctx, tx, scope, till.EventPaymentProcessing, "payment", p.ID, p.Version, p, now)
+			}
 		}
 		return nil
+	}
+	settled := now
+	att.SettledAt = &settled
+	switch att.Kind {
+	case till.AttemptCapture:
+		return s.applyCapture(ctx, tx, a, p, att, res, now)
+	case till.AttemptRelease:
+		return s.applyRelease(ctx, tx, p, att, res, now)
+	}
+	var to till.Status
+	switch res.Outcome {
 	case till.ProcessorSucceeded:
 		att.Outcome, att.Code = till.OutcomeSucceeded, ""
 		to = till.StatusSucceeded
@@ -577,18 +588,9 @@ func (s *Service) applyResult(ctx context.Context, tx till.Tx, a *till.Account, 
 		p.NextAction = &till.NextAction{Type: "authenticate", URL: s.baseURL + "/pay/" + p.LinkToken}
 		to = till.StatusRequiresAction
 	case till.ProcessorDeclined:
-		code := res.DeclineCode
-		if code == "" {
-			code = till.DeclineGeneric
-		}
-		msg := res.Message
-		if msg == "" {
-			msg = DeclineMessage(code)
-		}
+		code, msg := declineOf(res)
 		att.Outcome, att.Code, att.DeclineCode, att.Message = till.OutcomeFailed, string(till.ECardDeclined), code, msg
 		p.Failure = &till.Failure{Code: string(till.ECardDeclined), DeclineCode: code, Message: msg}
-		settled := now
-		att.SettledAt = &settled
 		ev, err := p.Transition(till.StatusFailed, now)
 		if err != nil {
 			return err
@@ -600,22 +602,60 @@ func (s *Service) applyResult(ctx context.Context, tx till.Tx, a *till.Account, 
 	default:
 		return errors.New("service: unknown processor outcome " + string(res.Outcome))
 	}
-	settled := now
-	att.SettledAt = &settled
 	ev, err := p.Transition(to, now)
 	if err != nil {
 		return err
 	}
-	if err := s.watchDisputes(ctx, tx, a, p); err != nil {
-		return err
+	switch to {
+	case till.StatusSucceeded:
+		if err := s.onCaptured(ctx, tx, a, p, now); err != nil {
+			return err
+		}
+	case till.StatusAuthorized:
+		if err := s.scheduleHoldExpiry(ctx, tx, a, p, now); err != nil {
+			return err
+		}
+	}
+	if to == till.StatusSucceeded || to == till.StatusAuthorized {
+		if err := s.watchDisputes(ctx, tx, a, p); err != nil {
+			return err
+		}
 	}
 	return s.emit(ctx, tx, scope, ev, "payment", p.ID, p.Version, p, now)
+}
+
+// declineOf returns a decline's code and payer-safe message.
+func declineOf(res *till.ProcessorResult) (code, msg string) {
+	code, msg = res.DeclineCode, res.Message
+	if code == "" {
+		code = till.DeclineGeneric
+	}
+	if msg == "" {
+		msg = DeclineMessage(code)
+	}
+	return code, msg
+}
+
+// onCaptured does what follows money being taken, in the same unit of work:
+// the invoice, the ledger entry and the receipt.
+func (s *Service) onCaptured(ctx context.Context, tx till.Tx, a *till.Account, p *till.Payment, now time.Time) error {
+	if err := s.issueInvoice(ctx, tx, a, p, now); err != nil {
+		return err
+	}
+	if err := s.postCapture(ctx, tx, p, now); err != nil {
+		return err
+	}
+	return s.queuePaymentReceipt(ctx, tx, p, now)
 }
 
 // cardError returns the card error a payment's state stands for: a decline
 // for a failed payment, authentication_required for one that needs the
 // payer. Other states are not errors.
 func cardError(p *till.Payment, baseURL string) error {
+	if att := p.LastAttempt(); att != nil && att.Kind != till.AttemptCharge && att.Outcome == till.OutcomeFailed {
+		return &till.Error{Code: till.ECardDeclined, Message: att.Message,
+			Decline: &till.Decline{DeclineCode: att.DeclineCode, PaymentID: p.ID}}
+	}
 	switch p.Status {
 	case till.StatusFailed, till.StatusRetryScheduled:
 		f := p.Failure
@@ -742,6 +782,15 @@ func (s *Service) lookupOrResend(ctx context.Context, a *till.Account, p *till.P
 	}
 	if !isNotFound(err) {
 		return nil, err
+	}
+	return s.send(ctx, a, p, pm, att, now)
+}
+
+// send sends an attempt to the processor, by its kind.
+func (s *Service) send(ctx context.Context, a *till.Account, p *till.Payment, pm *till.PaymentMethod, att *till.Attempt, now time.Time) (*till.ProcessorResult, error) {
+	switch att.Kind {
+	case till.AttemptCapture, till.AttemptRelease:
+		return s.callHold(ctx, a, p, att, now)
 	}
 	return s.callCharge(ctx, a, p, pm, att, now, authenticatedAttempt(p, att))
 }

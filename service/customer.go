@@ -284,7 +284,7 @@ func (s *Service) sealCard(c *Caller, id, customerID string, card till.Card, now
 		Card: till.CardDetails{Brand: vault.Brand(card.Number), Last4: card.Number[len(card.Number)-4:],
 			ExpMonth: card.ExpMonth, ExpYear: card.ExpYear, Fingerprint: s.keys.Fingerprint(c.Account.ID, card.Number),
 			HolderName: card.HolderName},
-		Provider: till.ProcessorSimulator, SealedPAN: sealed, DataKeyID: dkID, CreatedAt: now,
+		Provider: till.ProcessorSimulator, SealedPAN: sealed, DataKeyID: dkID, Version: 1, CreatedAt: now,
 	}, nil
 }
 
@@ -348,7 +348,7 @@ func (s *Service) AddPaymentMethod(ctx context.Context, c *Caller, idem *Idem, c
 				}
 			}
 			isDefault = cust.DefaultPaymentMethodID == pm.ID
-			if err := s.emit(ctx, tx, c.Scope(), till.EventPaymentMethodAttached, "payment_method", pm.ID, 1, pm, now); err != nil {
+			if err := s.emit(ctx, tx, c.Scope(), till.EventPaymentMethodAttached, "payment_method", pm.ID, pm.Version, pm, now); err != nil {
 				return err
 			}
 			return s.remember(ctx, tx, c, idem, api.PaymentMethodOf(pm, isDefault), pm.ID)
@@ -384,10 +384,14 @@ func (s *Service) redeemToken(ctx context.Context, tx till.Tx, c *Caller, token,
 		return nil, err
 	}
 	pm := *t
-	pm.ID, pm.CustomerID, pm.SealedPAN, pm.DataKeyID, pm.CreatedAt = id, customerID, sealed, dkID, now
+	pm.ID, pm.CustomerID, pm.SealedPAN, pm.DataKeyID, pm.CreatedAt, pm.Version = id, customerID, sealed, dkID, now, 1
 	used := now
+	from := t.Version
 	t.DetachedAt, t.SealedPAN = &used, nil
-	if err := tx.UpdatePaymentMethod(ctx, t); err != nil {
+	t.Version++
+	// The version check makes a token single-use even when two requests
+	// redeem it at once.
+	if err := tx.UpdatePaymentMethod(ctx, t, from); err != nil {
 		return nil, err
 	}
 	return &pm, nil
@@ -496,10 +500,12 @@ func (s *Service) DetachPaymentMethod(ctx context.Context, c *Caller, idem *Idem
 
 // detach marks pm detached and drops its sealed card number.
 func (s *Service) detach(ctx context.Context, tx till.Tx, scope till.Scope, pm *till.PaymentMethod, now time.Time) error {
+	from := pm.Version
 	pm.DetachedAt = &now
 	pm.SealedPAN, pm.DataKeyID = nil, ""
-	if err := tx.UpdatePaymentMethod(ctx, pm); err != nil {
+	pm.Version++
+	if err := tx.UpdatePaymentMethod(ctx, pm, from); err != nil {
 		return err
 	}
-	return s.emit(ctx, tx, scope, till.EventPaymentMethodDetached, "payment_method", pm.ID, 2, pm, now)
+	return s.emit(ctx, tx, scope, till.EventPaymentMethodDetached, "payment_method", pm.ID, pm.Version, pm, now)
 }

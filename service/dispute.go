@@ -230,9 +230,12 @@ func (s *Service) reportDispute(ctx context.Context, t *till.Task) error {
 		if err := s.emit(ctx, tx, scope, ev, "payment", p.ID, p.Version, p, now); err != nil {
 			return err
 		}
-		// The ledger's dispute entries (SPEC §10) belong here, in this unit
-		// of work: rec.Amount is the amount disputed, rec.ProviderRef the
-		// processor's dispute id.
+		// The chargeback takes back what the merchant still holds of the
+		// payment (the processor disputes rec.Amount, the captured amount;
+		// what was refunded already went back).
+		if err := s.postDispute(ctx, tx, p, min(rec.Amount, p.AmountCaptured-p.AmountRefunded), now); err != nil {
+			return err
+		}
 		if err := tx.UpdatePayment(ctx, p, from); err != nil {
 			return err
 		}

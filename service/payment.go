@@ -243,17 +243,26 @@ func (s *Service) ProcessorRecords(ctx context.Context, c *Caller, reference, pa
 				refs = append(refs, a.Reference)
 			}
 		}
+		seen := map[string]bool{}
+		add := func(recs []*till.ProcessorRecord) {
+			for _, r := range recs {
+				if !seen[r.Reference] {
+					seen[r.Reference] = true
+					out = append(out, r)
+				}
+			}
+		}
 		for _, ref := range refs {
 			recs, err := tx.ProcessorRecords(ctx, c.Scope(), ref, "")
 			if err != nil {
 				return err
 			}
-			out = append(out, recs...)
+			add(recs)
 			children, err := tx.ProcessorRecords(ctx, c.Scope(), "", ref)
 			if err != nil {
 				return err
 			}
-			out = append(out, children...)
+			add(children)
 		}
 		return nil
 	})

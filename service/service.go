@@ -41,6 +41,11 @@ type Config struct {
 	// first asks the processor.
 	ReconcileAfter time.Duration
 	Logger         *slog.Logger
+	// Renderer renders invoices and credit notes as PDF.
+	Renderer till.DocumentRenderer
+	// Mailer sends receipts; nil keeps them in the local mailbox
+	// (GET /v1/test/emails).
+	Mailer till.Mailer
 	// Hook, if set, is called at named points of a charge
 	// ("charge.before-call", "charge.after-call"). Crash tests use it to
 	// stop the process at an exact point; production leaves it nil.
@@ -62,6 +67,8 @@ type Service struct {
 	log      *slog.Logger
 	auth     *keyCache
 	hook     func(point string)
+	renderer till.DocumentRenderer
+	mailer   till.Mailer
 }
 
 // New returns a Service. Zero durations get defaults: a 30 s lease, a 15 s
@@ -88,11 +95,16 @@ func New(cfg Config) *Service {
 	if cfg.Instance == "" {
 		cfg.Instance = "inst_" + till.RandomString(12)
 	}
-	return &Service{
+	s := &Service{
 		store: cfg.Store, clock: cfg.Clock, ids: cfg.IDs, keys: cfg.Keyring, proc: cfg.Processor,
 		baseURL: strings.TrimRight(cfg.PublicBaseURL, "/"), instance: cfg.Instance, lease: cfg.Lease,
 		timeout: cfg.ProcessorTimeout, recAfter: cfg.ReconcileAfter, log: cfg.Logger, auth: newKeyCache(), hook: cfg.Hook,
+		renderer: cfg.Renderer, mailer: cfg.Mailer,
 	}
+	if s.mailer == nil {
+		s.mailer = &Mailbox{store: cfg.Store, ids: cfg.IDs}
+	}
+	return s
 }
 
 // Store returns the service's store.

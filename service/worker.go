@@ -20,10 +20,13 @@ type WorkerOptions struct {
 // taskHandlers maps each task kind the service runs to its handler.
 func (s *Service) taskHandlers() map[string]func(context.Context, *till.Task) error {
 	return map[string]func(context.Context, *till.Task) error{
-		taskReconcile:    s.reconcile,
-		taskScheduled:    s.runScheduled,
-		taskDisputeWatch: s.pollDisputes,
-		taskDispute:      s.reportDispute,
+		taskReconcile:       s.reconcile,
+		taskScheduled:       s.runScheduled,
+		taskDisputeWatch:    s.pollDisputes,
+		taskDispute:         s.reportDispute,
+		taskHoldExpiry:      s.expireHold,
+		taskRefundReconcile: s.reconcileRefund,
+		taskReceipt:         s.sendReceipt,
 	}
 }
 

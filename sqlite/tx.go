@@ -120,8 +120,8 @@ func mustJSON(v any) []byte {
 // --- accounts, keys, data keys
 
 func (t *tx) CreateAccount(ctx context.Context, a *till.Account) error {
-	_, err := t.exec(ctx, `INSERT INTO accounts (id, doc, created_at, updated_at) VALUES (?, ?, ?, ?)`,
-		a.ID, mustJSON(a), us(a.CreatedAt), us(a.UpdatedAt))
+	_, err := t.exec(ctx, `INSERT INTO accounts (id, doc, created_at, updated_at, version) VALUES (?, ?, ?, ?, ?)`,
+		a.ID, mustJSON(a), us(a.CreatedAt), us(a.UpdatedAt), a.Version)
 	return err
 }
 
@@ -131,9 +131,10 @@ func (t *tx) Account(ctx context.Context, id string) (*till.Account, error) {
 	return a, err
 }
 
-func (t *tx) UpdateAccount(ctx context.Context, a *till.Account) error {
-	return t.execOne(ctx, till.NotFound("account", a.ID),
-		`UPDATE accounts SET doc = ?, updated_at = ? WHERE id = ?`, mustJSON(a), us(a.UpdatedAt), a.ID)
+func (t *tx) UpdateAccount(ctx context.Context, a *till.Account, fromVersion int64) error {
+	return t.execOne(ctx, fmt.Errorf("account %s: %w", a.ID, till.ErrStale),
+		`UPDATE accounts SET doc = ?, updated_at = ?, version = ? WHERE id = ? AND version = ?`,
+		mustJSON(a), us(a.UpdatedAt), a.Version, a.ID, fromVersion)
 }
 
 func (t *tx) CountAccounts(ctx context.Context) (int, error) {
@@ -338,9 +339,9 @@ func (t *tx) ListCustomers(ctx context.Context, s till.Scope, f till.CustomerFil
 }
 
 func (t *tx) CreatePaymentMethod(ctx context.Context, pm *till.PaymentMethod) error {
-	_, err := t.exec(ctx, `INSERT INTO payment_methods (id, account_id, livemode, customer_id, detached, created_at, doc)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		pm.ID, pm.AccountID, b2i(pm.Livemode), pm.CustomerID, b2i(pm.DetachedAt != nil), us(pm.CreatedAt), mustJSON(pm))
+	_, err := t.exec(ctx, `INSERT INTO payment_methods (id, account_id, livemode, customer_id, detached, created_at, version, doc)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		pm.ID, pm.AccountID, b2i(pm.Livemode), pm.CustomerID, b2i(pm.DetachedAt != nil), us(pm.CreatedAt), pm.Version, mustJSON(pm))
 	return err
 }
 
@@ -351,9 +352,10 @@ func (t *tx) PaymentMethod(ctx context.Context, s till.Scope, id string) (*till.
 	return pm, err
 }
 
-func (t *tx) UpdatePaymentMethod(ctx context.Context, pm *till.PaymentMethod) error {
-	return t.execOne(ctx, till.NotFound("payment method", pm.ID),
-		`UPDATE payment_methods SET detached = ?, doc = ? WHERE id = ?`, b2i(pm.DetachedAt != nil), mustJSON(pm), pm.ID)
+func (t *tx) UpdatePaymentMethod(ctx context.Context, pm *till.PaymentMethod, fromVersion int64) error {
+	return t.execOne(ctx, fmt.Errorf("payment method %s: %w", pm.ID, till.ErrStale),
+		`UPDATE payment_methods SET detached = ?, version = ?, doc = ? WHERE id = ? AND version = ?`,
+		b2i(pm.DetachedAt != nil), pm.Version, mustJSON(pm), pm.ID, fromVersion)
 }
 
 func (t *tx) ListPaymentMethods(ctx context.Context, s till.Scope, customerID string) ([]*till.PaymentMethod, error) {

@@ -72,7 +72,7 @@ func view(t *testing.T, st till.Store, fn func(tx till.Tx) error) {
 
 func account(t *testing.T, st till.Store) *till.Account {
 	t.Helper()
-	a := &till.Account{ID: ids.NewID(till.PrefixAccount), Name: "Acme", OriginCountry: "DE", CreatedAt: epoch, UpdatedAt: epoch}
+	a := &till.Account{ID: ids.NewID(till.PrefixAccount), Name: "Acme", OriginCountry: "DE", Version: 1, CreatedAt: epoch, UpdatedAt: epoch}
 	update(t, st, func(tx till.Tx) error { return tx.CreateAccount(ctx, a) })
 	return a
 }
@@ -88,7 +88,11 @@ func testAccounts(t *testing.T, st till.Store) {
 	a := account(t, st)
 	a.CustomTaxRates = []till.CustomTaxRate{{Country: "US", Region: "NY", Rate: 88750, Name: "NY sales tax"}}
 	a.TestClockOffset = 90 * time.Second
-	update(t, st, func(tx till.Tx) error { return tx.UpdateAccount(ctx, a) })
+	a.Version = 2
+	update(t, st, func(tx till.Tx) error { return tx.UpdateAccount(ctx, a, 1) })
+	if err := st.Update(ctx, func(tx till.Tx) error { return tx.UpdateAccount(ctx, a, 1) }); !errors.Is(err, till.ErrStale) {
+		t.Fatalf("stale account update: %v", err)
+	}
 	key := &till.APIKey{ID: ids.NewID(till.PrefixKey), AccountID: a.ID, Kind: till.KeySecret, Hash: []byte("hash-1"), Prefix: "sk_test_", Last4: "abcd", CreatedAt: epoch}
 	update(t, st, func(tx till.Tx) error { return tx.CreateAPIKey(ctx, key) })
 	dup := *key
@@ -284,14 +288,17 @@ func testPaymentMethods(t *testing.T, st till.Store) {
 	a := account(t, st)
 	scope := till.Scope{AccountID: a.ID}
 	pm1 := &till.PaymentMethod{ID: ids.NewID(till.PrefixPaymentMethod), AccountID: a.ID, CustomerID: "cus_1", Type: "card",
-		SealedPAN: []byte{1, 2, 3}, CreatedAt: epoch}
+		SealedPAN: []byte{1, 2, 3}, Version: 1, CreatedAt: epoch}
 	pm2 := &till.PaymentMethod{ID: ids.NewID(till.PrefixPaymentMethod), AccountID: a.ID, CustomerID: "cus_1", Type: "card", CreatedAt: epoch}
 	for _, pm := range []*till.PaymentMethod{pm1, pm2} {
 		update(t, st, func(tx till.Tx) error { return tx.CreatePaymentMethod(ctx, pm) })
 	}
 	now := epoch
-	pm1.DetachedAt, pm1.SealedPAN = &now, nil
-	update(t, st, func(tx till.Tx) error { return tx.UpdatePaymentMethod(ctx, pm1) })
+	pm1.DetachedAt, pm1.SealedPAN, pm1.Version = &now, nil, 2
+	update(t, st, func(tx till.Tx) error { return tx.UpdatePaymentMethod(ctx, pm1, 1) })
+	if err := st.Update(ctx, func(tx till.Tx) error { return tx.UpdatePaymentMethod(ctx, pm1, 1) }); !errors.Is(err, till.ErrStale) {
+		t.Fatalf("stale payment method update: %v", err)
+	}
 	view(t, st, func(tx till.Tx) error {
 		list, err := tx.ListPaymentMethods(ctx, scope, "cus_1")
 		if err != nil || len(list) != 1 || list[0].ID != pm2.ID {

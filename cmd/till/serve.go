@@ -21,8 +21,10 @@ import (
 	"github.com/tillpay/till/api"
 	"github.com/tillpay/till/checkout"
 	tillhttp "github.com/tillpay/till/http"
+	"github.com/tillpay/till/pdf"
 	"github.com/tillpay/till/processor/simulator"
 	"github.com/tillpay/till/service"
+	"github.com/tillpay/till/smtp"
 )
 
 // serveConfig is everything `till serve` is told.
@@ -36,6 +38,7 @@ type serveConfig struct {
 	lease            time.Duration
 	processorTimeout time.Duration
 	workers          int
+	smtpURL          string
 }
 
 func serveFlags(cfg *serveConfig, stderr io.Writer) *flag.FlagSet {
@@ -51,6 +54,8 @@ func serveFlags(cfg *serveConfig, stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&cfg.lease, "lease", envDuration("TILL_LEASE", 30*time.Second), "how long a process holds work before another may take it over (TILL_LEASE)")
 	fs.DurationVar(&cfg.processorTimeout, "processor-timeout", envDuration("TILL_PROCESSOR_TIMEOUT", 15*time.Second), "bound of one processor call (TILL_PROCESSOR_TIMEOUT)")
 	fs.IntVar(&cfg.workers, "workers", envInt("TILL_WORKERS", 8), "background tasks run at once (TILL_WORKERS)")
+	fs.StringVar(&cfg.smtpURL, "smtp-url", os.Getenv("TILL_SMTP_URL"),
+		"SMTP server for receipts, `smtp://user:pass@host:587` (STARTTLS when offered) or smtps://…:465; empty keeps receipts in the local mailbox, GET /v1/test/emails (TILL_SMTP_URL)")
 	return fs
 }
 
@@ -131,9 +136,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	sim := simulator.New(st, till.RandomIDs{})
+	var mailer till.Mailer
+	mailDesc := "local mailbox (GET /v1/test/emails)"
+	if cfg.smtpURL != "" {
+		m, err := smtp.New(cfg.smtpURL, smtp.Options{})
+		if err != nil {
+			return usageError{"--smtp-url: " + err.Error()}
+		}
+		mailer, mailDesc = m, "SMTP "+redactURL(cfg.smtpURL)
+	}
 	svc := service.New(service.Config{
 		Store: st, Keyring: keys, PublicBaseURL: cfg.publicBaseURL, Lease: cfg.lease,
 		ProcessorTimeout: cfg.processorTimeout, Logger: log, Hook: failpoint(log),
+		Renderer: pdf.New(), Mailer: mailer,
 		Processor: func(ctx context.Context, a *till.Account, livemode bool) (till.Processor, error) {
 			if livemode {
 				return nil, till.Errorf(till.ELiveForbidden, "Live mode needs a real processor; none is configured for this account.")
@@ -170,7 +185,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var wg sync.WaitGroup
 	wg.Go(func() { svc.RunWorkers(workCtx, service.WorkerOptions{Concurrency: cfg.workers}) })
 
-	printBanner(stdout, cfg, st.describe, keySource, keysPath, created)
+	printBanner(stdout, cfg, st.describe+"\n  receipts:   "+mailDesc, keySource, keysPath, created)
 	log.Info("till serving", "addr", ln.Addr().String(), "store", st.describe, "version", versionString())
 
 	serveErr := make(chan error, 1)
