@@ -4,7 +4,7 @@ package docs
 
 import "embed"
 
-// Files holds every *.md of the docs folder.
+// Files holds every *.md of the docs folder and the images they show.
 //
-//go:embed *.md
+//go:embed *.md *.png
 var Files embed.FS

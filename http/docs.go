@@ -32,7 +32,9 @@ var docPages = sync.OnceValues(func() (map[string][]byte, error) {
 	}
 	var names []string
 	for _, e := range entries {
-		names = append(names, strings.TrimSuffix(e.Name(), ".md"))
+		if strings.HasSuffix(e.Name(), ".md") {
+			names = append(names, strings.TrimSuffix(e.Name(), ".md"))
+		}
 	}
 	sort.Strings(names)
 	pages := map[string][]byte{}
@@ -76,6 +78,17 @@ func (s *Server) docsPage(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	if name == "" {
 		name = "api"
+	}
+	if strings.HasSuffix(name, ".png") {
+		img, err := docs.Files.ReadFile(name)
+		if err != nil {
+			s.fail(w, r, till.Errorf(till.ENotFound, "No such image: %q.", name))
+			return
+		}
+		w.Header().Set("Content-Type", "image/png")
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		w.Write(img)
+		return
 	}
 	page, ok := pages[name]
 	if !ok {

@@ -86,7 +86,7 @@ func taxNotes(breakdown []till.TaxLine, buyer till.Party) []string {
 		case till.TaxReasonNotCollecting:
 			n = fmt.Sprintf("No VAT charged: the supply is taxable in %s, where the seller does not collect tax.", l.Country)
 		case till.TaxReasonExempt:
-			n = "Exempt supply: no VAT charged on lines marked exempt."
+			n = "Exempt supply: no VAT charged on lines marked exempt (Articles 132–136 of Directive 2006/112/EC or the corresponding national provision)."
 		}
 		if n != "" && !seen[n] {
 			seen[n] = true

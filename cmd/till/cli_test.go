@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"database/sql"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/tillpay/till/api"
 	"github.com/tillpay/till/client"
+	_ "modernc.org/sqlite"
 )
 
 // runTill runs the binary with args and returns stdout, stderr and the exit
@@ -222,3 +224,44 @@ func (b *syncBuffer) String() string {
 }
 
 func sleep() { time.Sleep(25 * time.Millisecond) }
+
+// TestReconcileCommand runs `till reconcile` on books made through the API
+// (clean, exit 0) and again after a journal entry was tampered with
+// (differences listed, exit 1).
+func TestReconcileCommand(t *testing.T) {
+	data := t.TempDir()
+	p := startTill(t, data)
+	keys := readKeys(t, data)
+	c := client.New(p.url, keys.TestSecretKey)
+	cust, err := c.CreateCustomer(ctx(t), api.CustomerCreate{Email: "r@example.com", Address: &api.Address{Country: "DE"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AddPaymentMethod(ctx(t), cust.ID, api.PaymentMethodCreate{Card: &api.CardInput{Number: "4242424242424242", ExpMonth: 1, ExpYear: 2040}}); err != nil {
+		t.Fatal(err)
+	}
+	pay, err := c.Charge(ctx(t), api.ChargeRequest{CustomerID: cust.ID, Amount: func() *int64 { n := int64(1000); return &n }(), Currency: "EUR", Description: "r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateRefund(ctx(t), pay.ID, api.RefundRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	p.kill()
+	out, stderr, code := runTill(t, nil, "reconcile", "--data", data)
+	if code != 0 || !strings.Contains(out, "clean") || !strings.Contains(out, "1 payments, 1 refunds, 2 journal entries") {
+		t.Fatalf("reconcile of clean books: %d %q %q", code, out, stderr)
+	}
+	db, err := sql.Open("sqlite", filepath.Join(data, "till.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE journal_entries SET doc = json_set(doc, '$.Postings[0].debit', 1000) WHERE kind = 'capture'`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	out, _, code = runTill(t, nil, "reconcile", "--data", data)
+	if code != 1 || !strings.Contains(out, "DIFFERENCE") || !strings.Contains(out, "does not balance") {
+		t.Fatalf("reconcile of tampered books: %d %q", code, out)
+	}
+}
