@@ -33,6 +33,7 @@ func TestDependencyDirection(t *testing.T) {
 		"docs":                {},
 		"client":              {"api"},
 		"checkout":            {"", "api", "service"},
+		"bench":               {"api", "client"},
 	}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		fields := strings.Fields(line)

@@ -192,11 +192,13 @@ type Email struct {
 	CreatedAt   time.Time
 }
 
-// Attachment is a file attached to an email.
+// Attachment is a file attached to an email. Size is len(Data), kept also
+// where the bytes are not (the local mailbox).
 type Attachment struct {
 	Name        string `json:"name"`
 	ContentType string `json:"contentType"`
-	Data        []byte `json:"data"`
+	Data        []byte `json:"data,omitempty"`
+	Size        int    `json:"size"`
 }
 
 // Mailer sends email. An error means the message may not have been sent and

@@ -237,3 +237,18 @@ type Tx interface {
 	// empty, by the parent charge reference parent; oldest first.
 	ProcessorRecords(ctx context.Context, s Scope, reference, parent string) ([]*ProcessorRecord, error)
 }
+
+type backgroundKey struct{}
+
+// Background marks ctx as background work (outbox draining, reconciliation,
+// schedules): a store may give its units of work lower priority than those of
+// requests, so that background work can never stall the request path.
+func Background(ctx context.Context) context.Context {
+	return context.WithValue(ctx, backgroundKey{}, true)
+}
+
+// IsBackground reports whether ctx was marked by Background.
+func IsBackground(ctx context.Context) bool {
+	b, _ := ctx.Value(backgroundKey{}).(bool)
+	return b
+}

@@ -148,7 +148,11 @@ type EmailAttachment struct {
 func EmailOf(e *till.Email) Email {
 	att := make([]EmailAttachment, 0, len(e.Attachments))
 	for _, a := range e.Attachments {
-		att = append(att, EmailAttachment{Name: a.Name, ContentType: a.ContentType, Size: len(a.Data)})
+		size := a.Size
+		if a.Data != nil {
+			size = len(a.Data)
+		}
+		att = append(att, EmailAttachment{Name: a.Name, ContentType: a.ContentType, Size: size})
 	}
 	return Email{ID: e.ID, Object: "email", MessageID: e.MessageID, From: e.From, To: e.To, Subject: e.Subject, Text: e.Text,
 		HTML: e.HTML, Attachments: att, PaymentID: str(e.PaymentID), RefundID: str(e.RefundID), CreatedAt: utc(e.CreatedAt)}

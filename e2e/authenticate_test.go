@@ -228,7 +228,9 @@ func TestAuthenticateOnSession(t *testing.T) {
 		if n := simChargeOutcomes(t, env, id); n["succeeded"] != 1 {
 			t.Fatalf("second POST charged again: %v", n)
 		}
-		if p2 := Must[*api.Payment](t)(env.Client.Payment(env.Ctx(), id)); p2.ObjectVersion != p.ObjectVersion || len(p2.Attempts) != 2 {
+		// (The receipt worker may bump the version meanwhile; the attempts and
+		// the status history are what a second charge would change.)
+		if p2 := Must[*api.Payment](t)(env.Client.Payment(env.Ctx(), id)); len(p2.StatusHistory) != len(p.StatusHistory) || len(p2.Attempts) != 2 {
 			t.Fatalf("second POST changed the payment: %+v", p2)
 		}
 		if types := storedEventTypes(t, env, id); types != nil && strings.Count(strings.Join(types, ","), "payment.succeeded") != 1 {

@@ -28,21 +28,29 @@ import (
 	"github.com/tillpay/till/vault"
 )
 
-// Backend opens a fresh, empty store for one test.
+// Backend opens a fresh, empty store for one test. OpenSimulator, when
+// set, opens the simulator's own store (SQLite keeps it in a file of its
+// own, as till serve does); otherwise the simulator shares the store.
 type Backend struct {
-	Name string
-	Open func(tb testing.TB) till.Store
+	Name          string
+	Open          func(tb testing.TB) till.Store
+	OpenSimulator func(tb testing.TB) till.Store
 }
 
 // SQLite is the embedded store in a temporary folder.
-var SQLite = Backend{Name: "sqlite", Open: func(tb testing.TB) till.Store {
-	tb.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(tb.TempDir(), "till.db"), sqlite.Options{})
-	if err != nil {
-		tb.Fatal(err)
+var SQLite = Backend{Name: "sqlite", Open: openSQLite("till.db"), OpenSimulator: openSQLite("simulator.db")}
+
+func openSQLite(name string) func(tb testing.TB) till.Store {
+	return func(tb testing.TB) till.Store {
+		tb.Helper()
+		st, err := sqlite.Open(context.Background(), filepath.Join(tb.TempDir(), name), sqlite.Options{})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { st.Close() })
+		return st
 	}
-	return st
-}}
+}
 
 // Backends are the stores every end-to-end test runs on. Packages that add a
 // store append to it in an init function of a _test file.
@@ -116,7 +124,11 @@ func Start(tb testing.TB, b Backend, opts ...Options) *Env {
 	env := &Env{Store: st, Keyring: kr, tb: tb}
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
-	sim := simulator.New(st, till.RandomIDs{})
+	simStore := st
+	if b.OpenSimulator != nil {
+		simStore = b.OpenSimulator(tb)
+	}
+	sim := simulator.New(simStore, till.RandomIDs{})
 	var mailer till.Mailer
 	if o.SMTPURL != "" {
 		m, err := smtp.New(o.SMTPURL, smtp.Options{})

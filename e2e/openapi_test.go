@@ -59,6 +59,9 @@ func newSpecChecker(t *testing.T, env *Env) *specChecker {
 		}
 	}
 	doc.Servers = openapi3.Servers{{URL: env.URL}}
+	// The document PDFs are binary: openapi3filter reads them as a string
+	// (their schema), after checking the Content-Type.
+	openapi3filter.RegisterBodyDecoder("application/pdf", openapi3filter.FileBodyDecoder)
 	router, err := gorillamux.NewRouter(doc)
 	if err != nil {
 		t.Fatal(err)
@@ -312,6 +315,7 @@ func TestOpenAPIConformance(t *testing.T) {
 	sc.do(call{method: "PATCH", path: "/v1/payments/" + scheduled.ID, status: 200, body: api.PaymentUpdate{Active: Bool(false), Metadata: map[string]string{"paused": "yes"}}})
 	// Declines.
 	bad := Must[*api.Customer](t)(env.Client.CreateCustomer(env.Ctx(), api.CustomerCreate{Email: "x@example.com", Address: &api.Address{Country: "DE"}}))
+	var declinedID string
 	for _, card := range []string{"4000000000000002", "4000000000009995", "4000002760003184"} {
 		var m api.PaymentMethod
 		sc.data(sc.do(call{method: "POST", path: "/v1/customers/" + bad.ID + "/payment-methods", status: 200,
@@ -329,6 +333,9 @@ func TestOpenAPIConformance(t *testing.T) {
 			t.Fatalf("decline without paymentId: %s", resp.Body)
 		}
 		sc.do(call{method: "GET", path: "/v1/payments/" + decl.Error.Details.PaymentID, status: 200})
+		if declinedID == "" {
+			declinedID = decl.Error.Details.PaymentID
+		}
 	}
 	// A pending processor answer.
 	slow := Must[*api.Customer](t)(env.Client.CreateCustomer(env.Ctx(), api.CustomerCreate{Email: "slow@example.com"}))
@@ -342,6 +349,114 @@ func TestOpenAPIConformance(t *testing.T) {
 	sc.do(call{method: "GET", path: "/v1/test/processor/charges?paymentId=" + paid.ID, status: 200})
 	sc.do(call{method: "GET", path: "/v1/test/processor/charges?reference=" + paid.Attempts[0].Reference, status: 200})
 	sc.do(call{method: "POST", path: "/v1/test/clock/advance", status: 200, body: api.ClockAdvance{Seconds: 60}})
+
+	// Holds: one captured in part (tax computed anew on the captured net
+	// amount), one released.
+	var hold, captured api.Payment
+	sc.data(sc.do(call{method: "POST", path: "/v1/payments/charge", status: 200, body: api.ChargeRequest{CustomerID: cust.ID,
+		Amount: Amount(5000), Currency: "EUR", Description: "Deposit", Capture: Bool(false)}}), &hold)
+	sc.data(sc.do(call{method: "POST", path: "/v1/payments/" + hold.ID + "/capture", status: 200, opts: []client.Option{client.IdempotencyKey("capture-1")},
+		body: api.CaptureRequest{Amount: Amount(3000)}}), &captured)
+	if captured.Status != "succeeded" || captured.AmountSubtotal != 3000 || captured.TaxAmount != 570 || captured.AmountCaptured != 3570 || captured.InvoiceID == nil {
+		t.Errorf("partial capture: %+v", captured)
+	}
+	var released api.Payment
+	sc.data(sc.do(call{method: "POST", path: "/v1/payments/charge", status: 200, body: fmt.Sprintf(
+		`{"customerId":%q,"amount":2000,"currency":"EUR","description":"Hotel deposit","capture":false}`, cust.ID)}), &released)
+	sc.data(sc.do(call{method: "POST", path: "/v1/payments/" + released.ID + "/release", status: 200}), &released)
+	if released.Status != "canceled" || released.AmountCaptured != 0 || released.InvoiceID != nil {
+		t.Errorf("release: %+v", released)
+	}
+
+	// Refunds: in part with a reason, then the rest; in part of the
+	// captured hold; and one the processor refuses.
+	var r1, r2, rHold, rFailed api.Refund
+	sc.data(sc.do(call{method: "POST", path: "/v1/payments/" + paid.ID + "/refunds", status: 200, opts: []client.Option{client.IdempotencyKey("refund-1")},
+		body: `{"amount":595,"reason":"requested_by_customer"}`}), &r1)
+	if r1.Status != "succeeded" || r1.NetAmount != 500 || r1.TaxAmount != 95 || r1.CreditNoteID == nil || r1.Reason == nil {
+		t.Errorf("partial refund: %+v", r1)
+	}
+	sc.data(sc.do(call{method: "POST", path: "/v1/payments/" + paid.ID + "/refunds", status: 200, body: api.RefundRequest{}}), &r2)
+	if r2.Status != "succeeded" || r2.Amount != 595 || r1.TaxAmount+r2.TaxAmount != 190 || r2.Reason != nil {
+		t.Errorf("refund of the rest: %+v", r2)
+	}
+	sc.data(sc.do(call{method: "POST", path: "/v1/payments/" + captured.ID + "/refunds", status: 200, body: api.RefundRequest{Amount: Amount(1000), Reason: "duplicate"}}), &rHold)
+	refundFails := Must[*api.Customer](t)(env.Client.CreateCustomer(env.Ctx(), api.CustomerCreate{Email: "refunds-fail@example.com", Address: &api.Address{Country: "DE"}}))
+	env.Card(refundFails.ID, "4000000000004004")
+	var unrefundable api.Payment
+	sc.data(sc.do(call{method: "POST", path: "/v1/payments/charge", status: 200, body: api.ChargeRequest{CustomerID: refundFails.ID,
+		Amount: Amount(1000), Currency: "EUR", Description: "Refund fails"}}), &unrefundable)
+	sc.data(sc.do(call{method: "POST", path: "/v1/payments/" + unrefundable.ID + "/refunds", status: 200}), &rFailed)
+	if rFailed.Status != "failed" || rFailed.Failure == nil || rFailed.Failure.Code != "refund_failed" || rFailed.CreditNoteID != nil {
+		t.Errorf("refused refund: %+v", rFailed)
+	}
+	var after api.Payment
+	sc.data(sc.do(call{method: "GET", path: "/v1/payments/" + unrefundable.ID, status: 200}), &after)
+	if after.Status != "succeeded" || after.AmountRefunded != 0 {
+		t.Errorf("a refused refund changed the payment: %+v", after)
+	}
+	var refunds []api.Refund
+	sc.data(sc.do(call{method: "GET", path: "/v1/payments/" + paid.ID + "/refunds", status: 200}), &refunds)
+	if len(refunds) != 2 || refunds[0].ID != r2.ID {
+		t.Errorf("refund list: %+v", refunds)
+	}
+	sc.do(call{method: "GET", path: "/v1/payments/" + unrefundable.ID + "/refunds", status: 200})
+	sc.do(call{method: "GET", path: "/v1/refunds/" + r1.ID, status: 200})
+	sc.do(call{method: "GET", path: "/v1/refunds/" + rFailed.ID, status: 200})
+
+	// Invoices and credit notes, as JSON and as PDF.
+	var invoices, creditNotes []api.Document
+	sc.data(sc.do(call{method: "GET", path: "/v1/invoices?paymentId=" + captured.ID, status: 200}), &invoices)
+	if len(invoices) != 1 || invoices[0].ID != *captured.InvoiceID || invoices[0].Object != "invoice" || invoices[0].Total != 3570 {
+		t.Errorf("invoices of the captured hold: %+v", invoices)
+	}
+	sc.do(call{method: "GET", path: "/v1/invoices?limit=2&customerId=" + cust.ID + "&createdFrom=2020-01-01T00:00:00Z", status: 200})
+	sc.do(call{method: "GET", path: "/v1/invoices/" + *paid.InvoiceID, status: 200})
+	pdf := sc.do(call{method: "GET", path: invoices[0].PDFURL, status: 200})
+	if !bytes.HasPrefix(pdf.Body, []byte("%PDF-")) || !strings.Contains(pdf.Header.Get("Content-Disposition"), invoices[0].Number+".pdf") {
+		t.Errorf("invoice pdf: %q, %q", pdf.Header.Get("Content-Disposition"), pdf.Body[:min(len(pdf.Body), 8)])
+	}
+	sc.data(sc.do(call{method: "GET", path: "/v1/credit-notes?paymentId=" + paid.ID, status: 200}), &creditNotes)
+	if len(creditNotes) != 2 || creditNotes[1].ID != *r1.CreditNoteID || creditNotes[1].Object != "credit_note" || creditNotes[1].InvoiceID == nil {
+		t.Errorf("credit notes of the refunded payment: %+v", creditNotes)
+	}
+	sc.do(call{method: "GET", path: "/v1/credit-notes?limit=1&createdTo=" + fmt.Sprint(time.Now().Add(time.Hour).Unix()), status: 200})
+	sc.do(call{method: "GET", path: "/v1/credit-notes/" + *rHold.CreditNoteID, status: 200})
+	if cn := sc.do(call{method: "GET", path: creditNotes[0].PDFURL, status: 200}); !bytes.HasPrefix(cn.Body, []byte("%PDF-")) {
+		t.Errorf("credit note pdf: %q", cn.Body[:min(len(cn.Body), 8)])
+	}
+
+	// The ledger and the balance it adds up to.
+	var bal api.Balance
+	sc.data(sc.do(call{method: "GET", path: "/v1/balance", status: 200}), &bal)
+	for _, b := range bal.Balances {
+		if b.Net != b.Collected-b.Refunded-b.Disputed || (b.Currency == "EUR" && b.Refunded != r1.Amount+r2.Amount+rHold.Amount) {
+			t.Errorf("balance: %+v", bal)
+		}
+	}
+	var entries []api.JournalEntry
+	sc.data(sc.do(call{method: "GET", path: "/v1/ledger/entries?paymentId=" + paid.ID, status: 200}), &entries)
+	if len(entries) != 3 || entries[2].Kind != "capture" || entries[0].Kind != "refund" {
+		t.Errorf("ledger entries of the refunded payment: %+v", entries)
+	}
+	sc.do(call{method: "GET", path: "/v1/ledger/entries?limit=2", status: 200})
+
+	// Receipts: sent by a background worker into the local mailbox.
+	env.Eventually(10*time.Second, "the receipt of "+paid.ID, func() bool {
+		p, err := env.Client.Payment(env.Ctx(), paid.ID)
+		return err == nil && p.Receipt != nil && p.Receipt.Status == "sent"
+	})
+	var mails []api.Email
+	sc.data(sc.do(call{method: "GET", path: "/v1/test/emails?paymentId=" + paid.ID, status: 200}), &mails)
+	found := false
+	for _, m := range mails {
+		found = found || (m.RefundID == nil && m.To == "jana@example.com" && len(m.Attachments) == 1 && m.Attachments[0].ContentType == "application/pdf")
+	}
+	if !found {
+		t.Errorf("no payment receipt in the mailbox: %+v", mails)
+	}
+	sc.do(call{method: "GET", path: "/v1/test/emails?limit=1&to=jana@example.com", status: 200})
+	sc.do(call{method: "GET", path: "/v1/payments/" + paid.ID, status: 200})
 
 	// Deletion.
 	sc.do(call{method: "DELETE", path: "/v1/customers/" + other.ID, status: 200})
@@ -378,6 +493,20 @@ func TestOpenAPIConformance(t *testing.T) {
 		{call{method: "GET", path: "/v1/payment-methods/pm_nope", status: 404}, "resource_missing"},
 		{call{method: "DELETE", path: "/v1/customers/" + other.ID, status: 404}, "resource_missing"},
 		{call{method: "PATCH", path: "/v1/payments/" + paid.ID, status: 409, body: `{"active":false}`}, "state_conflict"},
+		{call{method: "POST", path: "/v1/payments/" + paid.ID + "/capture", status: 409, body: `{}`}, "state_conflict"},
+		{call{method: "POST", path: "/v1/payments/" + released.ID + "/release", status: 409}, "state_conflict"},
+		{call{method: "POST", path: "/v1/payments/" + hold.ID + "/capture", status: 400, badRequest: true, body: `{"amount":0}`}, "amount_too_small"},
+		{call{method: "POST", path: "/v1/payments/" + released.ID + "/release", status: 400, badRequest: true, body: `{"amount":1}`}, "parameter_unknown"},
+		{call{method: "POST", path: "/v1/payments/" + declinedID + "/refunds", status: 409, body: `{}`}, "state_conflict"},
+		{call{method: "POST", path: "/v1/payments/" + paid.ID + "/refunds", status: 409}, "state_conflict"},
+		{call{method: "POST", path: "/v1/payments/" + captured.ID + "/refunds", status: 400, body: `{"amount":3000}`}, "validation_error"},
+		{call{method: "POST", path: "/v1/payments/" + captured.ID + "/refunds", status: 400, badRequest: true, body: `{"reason":"because"}`}, "validation_error"},
+		{call{method: "GET", path: "/v1/payments/" + paid.ID + "/refunds?limit=5", status: 400}, "parameter_unknown"},
+		{call{method: "GET", path: "/v1/refunds/re_nope", status: 404}, "resource_missing"},
+		{call{method: "GET", path: "/v1/invoices/" + *r1.CreditNoteID, status: 404}, "resource_missing"},
+		{call{method: "GET", path: "/v1/credit-notes/" + *paid.InvoiceID + "/pdf", status: 404}, "resource_missing"},
+		{call{method: "GET", path: "/v1/balance?currency=EUR", status: 400}, "parameter_unknown"},
+		{call{method: "GET", path: "/v1/test/emails", key: env.Keys.LiveSecretKey, status: 403}, "live_mode_forbidden"},
 		{call{method: "POST", path: "/v1/payments/charge", status: 422, opts: []client.Option{client.IdempotencyKey("order-1")},
 			body: fmt.Sprintf(`{"customerId":%q,"amount":1001,"currency":"EUR","description":"other"}`, cust.ID)}, "idempotency_key_reused"},
 		{call{method: "POST", path: "/v1/customers", status: 413, badRequest: true, body: append(append([]byte(`{"name":"`), bytes.Repeat([]byte("x"), tillhttp.MaxBodyBytes)...), `"}`...)}, "body_too_large"},

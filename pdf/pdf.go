@@ -4,11 +4,14 @@
 // to where it appears).
 //
 // Renderer implements till.DocumentRenderer with codeberg.org/go-pdf/fpdf,
-// the maintained successor of the archived jung-kurt/gofpdf. Text is set in
-// the Go fonts, embedded as UTF-8 TrueType subsets, so names such as
-// "Bäckerei Schmidt", "Łódź" or "Ελλάδα" print, and stay extractable, as
-// written. Output is a pure function of the document: the same document
-// gives the same bytes, so golden tests and caching are possible.
+// the maintained successor of the archived jung-kurt/gofpdf. A document
+// whose text is all in WinAnsiEncoding ("Bäckerei Schmidt", "Crème",
+// "€") is set in the standard Helvetica faces, which nothing needs to
+// embed; any other ("Łódź", "Ελλάδα") in the Go fonts, embedded as UTF-8
+// TrueType subsets (fonts.go). Either way every name prints, and stays
+// extractable, as written. Output is a pure function of the document: the
+// same document gives the same bytes, so golden tests and caching are
+// possible.
 package pdf
 
 import (
@@ -55,31 +58,80 @@ func (r *Renderer) PDF(d *till.Document) ([]byte, error) {
 	if err := loadCoverage(); err != nil {
 		return nil, till.Internal(fmt.Errorf("pdf: fonts: %w", err))
 	}
-	b, err := render(d, cur)
+	embedded := needsEmbeddedFont(d)
+	b, err := render(d, cur, embedded)
+	if errors.Is(err, errNotWinAnsi) {
+		// needsEmbeddedFont missed a string the writer prints (a test
+		// keeps the two in step): print it as written rather than as "?".
+		embedded = true
+		b, err = render(d, cur, true)
+	}
 	if err != nil {
 		return nil, err
 	}
-	fixed, _ := fixToUnicode(b)
-	return fixed, nil
+	if embedded { // the standard fonts have no ToUnicode CMap to fix
+		b, _ = fixToUnicode(b)
+	}
+	return b, nil
 }
 
-// render lays d out and writes it as fpdf does, before fixToUnicode.
-func render(d *till.Document, cur till.Currency) (out []byte, err error) {
+// needsEmbeddedFont reports whether d prints a character that is not in
+// WinAnsiEncoding, the encoding of the standard fonts, so that it must be
+// set in the embedded Go fonts. It scans every string of d that the writer
+// prints, as clean will print it: a rune no font can draw becomes "?", which
+// the standard fonts have. The labels of the layout are all in the encoding.
+func needsEmbeddedFont(d *till.Document) bool {
+	if loadCoverage() != nil {
+		return true
+	}
+	ss := []string{d.Number, d.InvoiceNo, refundReason(d.Reason), d.PaymentMethod, d.Currency}
+	for _, p := range []*till.Party{&d.Seller, &d.Buyer} {
+		ss = append(ss, p.Name, p.LegalName, p.VATNumber, p.Email)
+		ss = append(ss, addressLines(p.Address)...)
+	}
+	for _, l := range d.Lines {
+		ss = append(ss, l.Description)
+	}
+	for _, t := range d.TaxSummary {
+		ss = append(ss, summaryLabel(t))
+	}
+	ss = append(ss, d.Notes...)
+	for _, s := range ss {
+		if !winAnsiOnly(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// errNotWinAnsi reports that the writer, set in the standard fonts, was
+// asked to print a character they cannot encode.
+var errNotWinAnsi = errors.New("pdf: text outside WinAnsiEncoding")
+
+// render lays d out, in the embedded fonts or the standard ones, and writes
+// it as fpdf does with compression on, before fixToUnicode. In the standard
+// fonts it fails with errNotWinAnsi if d prints a character they cannot
+// encode.
+func render(d *till.Document, cur till.Currency, embedded bool) (out []byte, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = nil, till.Internal(fmt.Errorf("pdf: rendering %s: %v", d.ID, p))
 		}
 	}()
-	w := newWriter(d, cur)
+	w := newWriter(d, cur, embedded)
 	w.render()
 	if err := w.f.Error(); err != nil {
 		return nil, till.Internal(fmt.Errorf("pdf: rendering %s: %w", d.ID, err))
+	}
+	if w.lossy {
+		return nil, errNotWinAnsi
 	}
 	var buf bytes.Buffer
 	if err := w.f.Output(&buf); err != nil {
 		return nil, till.Internal(fmt.Errorf("pdf: writing %s: %w", d.ID, err))
 	}
-	return buf.Bytes(), nil
+	out, _ = compressPages(buf.Bytes(), w.f.PageCount())
+	return out, nil
 }
 
 // Page geometry, in millimetres.
@@ -129,9 +181,16 @@ type writer struct {
 	credit bool
 	y      float64
 	cols   []column
+	// embedded is set when the document is set in the embedded Go fonts,
+	// which take UTF-8; the standard fonts take WinAnsiEncoding.
+	embedded bool
+	family   string
+	// lossy is set when a string could not be encoded for the standard
+	// fonts.
+	lossy bool
 }
 
-func newWriter(d *till.Document, cur till.Currency) *writer {
+func newWriter(d *till.Document, cur till.Currency, embedded bool) *writer {
 	f := fpdf.New("P", "mm", "A4", "")
 	f.SetCatalogSort(true)
 	// The document's own date, never the clock: same document, same bytes.
@@ -144,9 +203,17 @@ func newWriter(d *till.Document, cur till.Currency) *writer {
 	f.SetAutoPageBreak(false, 0)
 	f.SetMargins(marginL, top, marginR)
 	f.SetCellMargin(0)
-	f.AddUTF8FontFromBytes(family, "", goregular.TTF)
-	f.AddUTF8FontFromBytes(family, "B", gobold.TTF)
-	w := &writer{f: f, d: d, cur: cur, credit: d.Kind == till.DocCreditNote}
+	// fpdf would compress each page's contents with a zlib writer of its
+	// own, a megabyte of tables; render compresses them with pooled ones,
+	// to the same bytes.
+	f.SetCompression(false)
+	// fpdf loads the standard fonts' metrics when they are first set.
+	w := &writer{f: f, d: d, cur: cur, credit: d.Kind == till.DocCreditNote, embedded: embedded, family: coreFamily}
+	if embedded {
+		f.AddUTF8FontFromBytes(embedFamily, "", goregular.TTF)
+		f.AddUTF8FontFromBytes(embedFamily, "B", gobold.TTF)
+		w.family = embedFamily
+	}
 	f.SetTitle(w.title()+" "+clean(d.Number), true)
 	amount := "Net amount"
 	if w.credit {
@@ -171,25 +238,43 @@ func (w *writer) title() string {
 }
 
 func (w *writer) font(style string, size float64, c rgb) {
-	w.f.SetFont(family, style, size)
+	w.f.SetFont(w.family, style, size)
 	w.f.SetTextColor(c.r, c.g, c.b)
+}
+
+// encode turns a cleaned string into what the current fonts take: itself
+// for the embedded fonts, its WinAnsiEncoding for the standard ones.
+func (w *writer) encode(s string) string {
+	if w.embedded {
+		return s
+	}
+	e, ok := toWinAnsi(s)
+	if !ok {
+		w.lossy = true
+	}
+	return e
+}
+
+// width is the width of the cleaned string s in the current font.
+func (w *writer) width(s string) float64 {
+	return w.f.GetStringWidth(w.encode(s))
 }
 
 // text draws s on one line in a box of width wd at (x, y).
 func (w *writer) text(x, y, wd, h float64, align, s string) {
 	w.f.SetXY(x, y)
-	w.f.CellFormat(wd, h, clean(s), "", 0, align, false, 0, "")
+	w.f.CellFormat(wd, h, w.encode(clean(s)), "", 0, align, false, 0, "")
 }
 
 // fit shortens s with an ellipsis until it is no wider than wd in the
 // current font, for the few places that must stay on one line.
 func (w *writer) fit(s string, wd float64) string {
 	s = clean(s)
-	if w.f.GetStringWidth(s) <= wd {
+	if w.width(s) <= wd {
 		return s
 	}
 	rs := []rune(s)
-	for len(rs) > 0 && w.f.GetStringWidth(string(rs)+"…") > wd {
+	for len(rs) > 0 && w.width(string(rs)+"…") > wd {
 		rs = rs[:len(rs)-1]
 	}
 	return strings.TrimRight(string(rs), " ") + "…"
@@ -213,7 +298,7 @@ func (w *writer) wrap(s string, wd float64) []string {
 			if line != "" {
 				try = line + " " + word
 			}
-			if w.f.GetStringWidth(try) <= wd {
+			if w.width(try) <= wd {
 				line = try
 				continue
 			}
@@ -221,10 +306,10 @@ func (w *writer) wrap(s string, wd float64) []string {
 				lines = append(lines, line)
 			}
 			line = word
-			for w.f.GetStringWidth(line) > wd { // a word wider than the box
+			for w.width(line) > wd { // a word wider than the box
 				rs := []rune(line)
 				n := len(rs) - 1
-				for n > 1 && w.f.GetStringWidth(string(rs[:n])) > wd {
+				for n > 1 && w.width(string(rs[:n])) > wd {
 					n--
 				}
 				lines = append(lines, string(rs[:n]))
@@ -337,7 +422,7 @@ func (w *writer) firstHeader() {
 	w.font("B", 13, ink)
 	w.text(marginL, y, contentW, 7, "L", stmt)
 	if !w.credit {
-		w.badge(marginL+w.f.GetStringWidth(clean(stmt))+4, y+1, "PAID", green, paleGreen)
+		w.badge(marginL+w.width(clean(stmt))+4, y+1, "PAID", green, paleGreen)
 	}
 	y += 7
 	if w.credit && d.InvoiceNo != "" {
@@ -351,7 +436,7 @@ func (w *writer) firstHeader() {
 // badge draws a small rounded label at (x, y).
 func (w *writer) badge(x, y float64, label string, fg, bg rgb) {
 	w.font("B", 7.5, fg)
-	wd := w.f.GetStringWidth(label) + 4
+	wd := w.width(label) + 4
 	w.f.SetFillColor(bg.r, bg.g, bg.b)
 	w.f.RoundedRect(x, y, wd, 5, 1.2, "1234", "F")
 	w.text(x, y, wd, 5, "C", label)

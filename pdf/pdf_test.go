@@ -406,7 +406,7 @@ func TestGolden(t *testing.T) {
 func TestToUnicode(t *testing.T) {
 	d := ossInvoice()
 	cur, _ := till.LookupCurrency(d.Currency)
-	raw, err := render(d, cur)
+	raw, err := render(d, cur, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -533,12 +533,37 @@ func TestAddressLines(t *testing.T) {
 	}
 }
 
+// BenchmarkPDF renders documents whose text is all in WinAnsiEncoding, the
+// common case, set in the standard fonts.
 func BenchmarkPDF(b *testing.B) {
-	for _, s := range []struct {
-		name string
-		doc  *till.Document
-	}{{"invoice", reverseChargeInvoice()}, {"credit-note", creditNote()}, {"100-lines", longInvoice(100)}} {
+	long := longInvoice(100)
+	long.Buyer = janaMueller()
+	benchmarkRender(b, false, []benchDoc{
+		{"invoice", reverseChargeInvoice()},
+		{"credit-note", creditNote()},
+		{"100-lines", long},
+	})
+}
+
+// BenchmarkPDFEmbedded renders documents that need the embedded Go fonts.
+func BenchmarkPDFEmbedded(b *testing.B) {
+	benchmarkRender(b, true, []benchDoc{
+		{"oss-greece", ossInvoice()},
+		{"100-lines", longInvoice(100)},
+	})
+}
+
+type benchDoc struct {
+	name string
+	doc  *till.Document
+}
+
+func benchmarkRender(b *testing.B, embedded bool, docs []benchDoc) {
+	for _, s := range docs {
 		b.Run(s.name, func(b *testing.B) {
+			if got := needsEmbeddedFont(s.doc); got != embedded {
+				b.Fatalf("needsEmbeddedFont = %v, want %v", got, embedded)
+			}
 			r := New()
 			b.ReportAllocs()
 			var size int

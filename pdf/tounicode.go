@@ -65,80 +65,22 @@ var goodStream = func() []byte {
 // reports false, and returns pdf unchanged, when the file is not laid out
 // as fpdf v0.12.0 writes it (one classic xref section, 20-byte entries).
 func fixToUnicode(pdf []byte) ([]byte, bool) {
-	// Locate the cross-reference table through startxref.
-	tail := bytes.LastIndex(pdf, []byte("startxref\n"))
-	if tail < 0 {
+	x, ok := parseXref(pdf)
+	if !ok {
 		return pdf, false
 	}
-	numEnd := bytes.IndexByte(pdf[tail+10:], '\n')
-	if numEnd < 0 {
-		return pdf, false
-	}
-	xref, err := strconv.Atoi(string(pdf[tail+10 : tail+10+numEnd]))
-	if err != nil || xref <= 0 || xref >= tail || !bytes.HasPrefix(pdf[xref:], []byte("xref\n0 ")) {
-		return pdf, false
-	}
-	hdrEnd := bytes.IndexByte(pdf[xref+7:], '\n')
-	if hdrEnd < 0 {
-		return pdf, false
-	}
-	count, err := strconv.Atoi(string(pdf[xref+7 : xref+7+hdrEnd]))
-	entries := xref + 7 + hdrEnd + 1
-	if err != nil || count < 1 || entries+20*count > tail {
-		return pdf, false
-	}
-
-	// Replace the streams in the body, remembering where and by how much.
-	type shift struct{ at, delta int }
-	var shifts []shift
-	body := pdf[:xref]
-	var out bytes.Buffer
-	out.Grow(len(pdf) + 4096)
+	var sp []splice
+	body := pdf[:x.at]
 	for from := 0; ; {
 		i := bytes.Index(body[from:], badStream)
 		if i < 0 {
-			out.Write(body[from:])
 			break
 		}
-		out.Write(body[from : from+i])
-		out.Write(goodStream)
-		shifts = append(shifts, shift{from + i, len(goodStream) - len(badStream)})
+		sp = append(sp, splice{at: from + i, end: from + i + len(badStream), with: goodStream})
 		from += i + len(badStream)
 	}
-	if len(shifts) == 0 {
+	if len(sp) == 0 {
 		return pdf, false
 	}
-	moved := func(off int) int {
-		d := 0
-		for _, s := range shifts {
-			if s.at < off {
-				d += s.delta
-			}
-		}
-		return off + d
-	}
-
-	// Rewrite the table: the same entries with shifted offsets.
-	newXref := out.Len()
-	out.Write(pdf[xref:entries])
-	for i := range count {
-		e := pdf[entries+20*i : entries+20*i+20]
-		if e[10] != ' ' || e[19] != '\n' {
-			return pdf, false
-		}
-		if e[17] != 'n' {
-			out.Write(e)
-			continue
-		}
-		off, err := strconv.Atoi(string(e[:10]))
-		if err != nil {
-			return pdf, false
-		}
-		fmt.Fprintf(&out, "%010d", moved(off))
-		out.Write(e[10:])
-	}
-	out.Write(pdf[entries+20*count : tail])
-	fmt.Fprintf(&out, "startxref\n%d", newXref)
-	out.Write(pdf[tail+10+numEnd:])
-	return out.Bytes(), true
+	return applySplices(pdf, x, sp)
 }

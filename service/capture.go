@@ -192,7 +192,7 @@ func (s *Service) callHold(ctx context.Context, a *till.Account, p *till.Payment
 // applyCapture records the processor's answer to a capture: the plan's
 // amounts become the payment's, which is now succeeded, invoiced and booked.
 // A refused capture leaves the hold as it was.
-func (s *Service) applyCapture(ctx context.Context, tx till.Tx, a *till.Account, p *till.Payment, att *till.Attempt, res *till.ProcessorResult, now time.Time) error {
+func (s *Service) applyCapture(ctx context.Context, tx till.Tx, a *till.Account, p *till.Payment, att *till.Attempt, res *till.ProcessorResult, now time.Time, pre *loaded) error {
 	plan := p.CapturePlan
 	p.CapturePlan = nil
 	if res.Outcome != till.ProcessorSucceeded || plan == nil {
@@ -205,6 +205,7 @@ func (s *Service) applyCapture(ctx context.Context, tx till.Tx, a *till.Account,
 	p.Amount, p.AmountSubtotal, p.TaxAmount, p.AmountTotal = plan.Amount, plan.Subtotal, plan.Tax, plan.Total
 	p.TaxBreakdown, p.LineItems = plan.TaxBreakdown, plan.LineItems
 	p.AmountCaptured = plan.Total
+	p.ExpiresAt = nil
 	ev, err := p.Transition(till.StatusSucceeded, now)
 	if err != nil {
 		return err
@@ -212,7 +213,7 @@ func (s *Service) applyCapture(ctx context.Context, tx till.Tx, a *till.Account,
 	if err := tx.DeleteTasks(ctx, taskHoldExpiry, p.ID); err != nil {
 		return err
 	}
-	if err := s.onCaptured(ctx, tx, a, p, now); err != nil {
+	if err := s.onCaptured(ctx, tx, a, p, now, pre); err != nil {
 		return err
 	}
 	return s.emit(ctx, tx, till.Scope{AccountID: p.AccountID, Livemode: p.Livemode}, ev, "payment", p.ID, p.Version, p, now)
@@ -229,6 +230,7 @@ func (s *Service) applyRelease(ctx context.Context, tx till.Tx, p *till.Payment,
 	}
 	att.Outcome, att.Code = till.OutcomeSucceeded, ""
 	p.AmountCaptured = 0
+	p.ExpiresAt = nil
 	ev, err := p.Transition(till.StatusCanceled, now)
 	if err != nil {
 		return err

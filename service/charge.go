@@ -231,15 +231,15 @@ func (s *Service) Charge(ctx context.Context, c *Caller, idem *Idem, in api.Char
 	var out *till.Payment
 	var resultErr error
 	err = s.idempotent(ctx, c, idem, func() error {
-		p, err := s.startCharge(ctx, c, idem, req)
+		l, err := s.startCharge(ctx, c, idem, req)
 		if err != nil {
 			return err
 		}
-		if p.Status == till.StatusScheduled {
-			out = p
+		if l.p.Status == till.StatusScheduled {
+			out = l.p
 			return nil
 		}
-		out, resultErr = s.execute(ctx, c.Scope(), p.ID, p.LastAttempt().ID, idem)
+		out, resultErr = s.executeLoaded(ctx, c.Scope(), l, l.p.LastAttempt().ID, idem)
 		if out == nil {
 			return resultErr
 		}
@@ -251,71 +251,89 @@ func (s *Service) Charge(ctx context.Context, c *Caller, idem *Idem, in api.Char
 	return out, resultErr
 }
 
-// startCharge is the first unit of work of a charge: resolve the customer and
-// method, compute tax, record the payment with its attempt (or schedule it)
-// and claim the idempotency key, all committed before any processor call.
-func (s *Service) startCharge(ctx context.Context, c *Caller, idem *Idem, req *chargeInput) (*till.Payment, error) {
-	var out *till.Payment
+// loaded is what a charge reads before its units of work: the account, the
+// payment, its customer and payment method. The reads happen in a read-only
+// transaction, off the single writer; the units of work that follow use
+// these copies and detect a concurrent change by the payment's version.
+type loaded struct {
+	a    *till.Account
+	p    *till.Payment
+	cust *till.Customer
+	pm   *till.PaymentMethod
+}
+
+// startCharge is the first unit of work of a charge: record the payment with
+// its attempt (or schedule it) and claim the idempotency key, committed
+// before any processor call. The account, customer and method are read and
+// the tax computed beforehand, in a read-only transaction.
+func (s *Service) startCharge(ctx context.Context, c *Caller, idem *Idem, req *chargeInput) (*loaded, error) {
 	scope := c.Scope()
-	err := s.store.Update(ctx, func(tx till.Tx) error {
-		a, err := tx.Account(ctx, scope.AccountID)
-		if err != nil {
+	var l loaded
+	err := s.store.View(ctx, func(tx till.Tx) error {
+		var err error
+		if l.a, err = tx.Account(ctx, scope.AccountID); err != nil {
 			return err
 		}
-		now := s.now(a, scope.Livemode)
-		if err := s.checkProcessor(ctx, a, scope.Livemode); err != nil {
+		if err := s.checkProcessor(ctx, l.a, scope.Livemode); err != nil {
 			return err
 		}
-		cust, pm, err := s.chargeTarget(ctx, tx, scope, req.customerID, req.pmID)
-		if err != nil {
+		l.cust, l.pm, err = s.chargeTarget(ctx, tx, scope, req.customerID, req.pmID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	a, cust, pm := l.a, l.cust, l.pm
+	now := s.now(a, scope.Livemode)
+	behavior := req.behavior
+	if behavior == "" {
+		behavior = a.DefaultTaxBehavior
+	}
+	p := &till.Payment{
+		ID: s.ids.NewID(till.PrefixPayment), AccountID: scope.AccountID, Livemode: scope.Livemode,
+		CustomerID: cust.ID, PaymentMethodID: pm.ID, Kind: till.KindCharge, Provider: pm.Provider,
+		Currency: req.currency.Code, Amount: req.amount, Description: req.description, Metadata: req.metadata,
+		TaxBehavior: behavior, TaxCountry: req.taxCountry, LineItems: req.lines, Capture: req.capture, Active: true,
+		ReceiptEmail: req.receiptEmail, SendReceipt: req.sendReceipt, ScheduledAt: req.scheduledAt,
+		Version: 1, CreatedAt: now, UpdatedAt: now,
+	}
+	if err := computeTax(a, cust, p, now); err != nil {
+		return nil, err
+	}
+	if p.AmountTotal > till.MaxAmount {
+		return nil, till.ParamError(till.EAmountTooLarge, "amount", "the total with tax can be at most %d", till.MaxAmount)
+	}
+	if req.scheduledAt != nil {
+		p.Status = till.StatusScheduled
+		p.StatusHistory = []till.StatusChange{{Status: till.StatusScheduled, At: now}}
+	} else {
+		p.Status = till.StatusProcessing
+		p.StatusHistory = []till.StatusChange{{Status: till.StatusProcessing, At: now}}
+		s.addAttempt(p, till.AttemptCharge, p.AmountTotal, now)
+	}
+	l.p = p
+	err = s.store.Update(ctx, func(tx till.Tx) error {
+		if err := tx.CreatePayment(ctx, p); err != nil {
 			return err
 		}
-		behavior := req.behavior
-		if behavior == "" {
-			behavior = a.DefaultTaxBehavior
-		}
-		p := &till.Payment{
-			ID: s.ids.NewID(till.PrefixPayment), AccountID: scope.AccountID, Livemode: scope.Livemode,
-			CustomerID: cust.ID, PaymentMethodID: pm.ID, Kind: till.KindCharge, Provider: pm.Provider,
-			Currency: req.currency.Code, Amount: req.amount, Description: req.description, Metadata: req.metadata,
-			TaxBehavior: behavior, TaxCountry: req.taxCountry, LineItems: req.lines, Capture: req.capture, Active: true,
-			ReceiptEmail: req.receiptEmail, SendReceipt: req.sendReceipt, ScheduledAt: req.scheduledAt,
-			Version: 1, CreatedAt: now, UpdatedAt: now,
-		}
-		if err := computeTax(a, cust, p, now); err != nil {
-			return err
-		}
-		if p.AmountTotal > till.MaxAmount {
-			return till.ParamError(till.EAmountTooLarge, "amount", "the total with tax can be at most %d", till.MaxAmount)
-		}
-		if req.scheduledAt != nil {
-			p.Status = till.StatusScheduled
-			p.StatusHistory = []till.StatusChange{{Status: till.StatusScheduled, At: now}}
-			if err := tx.CreatePayment(ctx, p); err != nil {
-				return err
-			}
+		if p.Status == till.StatusScheduled {
 			if err := s.scheduleTask(ctx, tx, a, p); err != nil {
 				return err
 			}
 			if err := s.emit(ctx, tx, scope, till.EventPaymentScheduled, "payment", p.ID, p.Version, p, now); err != nil {
 				return err
 			}
-			out = p
 			return s.remember(ctx, tx, c, idem, p, p.ID)
-		}
-		p.Status = till.StatusProcessing
-		p.StatusHistory = []till.StatusChange{{Status: till.StatusProcessing, At: now}}
-		s.addAttempt(p, till.AttemptCharge, p.AmountTotal, now)
-		if err := tx.CreatePayment(ctx, p); err != nil {
-			return err
 		}
 		if err := s.leaseReconcile(ctx, tx, p); err != nil {
 			return err
 		}
-		out = p
 		return s.claimKey(ctx, tx, scope, idem, p.ID)
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return &l, nil
 }
 
 // chargeTarget resolves the customer and the payment method to charge: the
@@ -416,11 +434,16 @@ func (s *Service) execute(ctx context.Context, scope till.Scope, paymentID, atte
 	if err != nil {
 		return nil, err
 	}
-	att := p.Attempt(attemptID)
+	return s.executeLoaded(ctx, scope, &loaded{a: a, p: p, pm: pm}, attemptID, idem)
+}
+
+// executeLoaded is execute with the payment and what it needs already read.
+func (s *Service) executeLoaded(ctx context.Context, scope till.Scope, l *loaded, attemptID string, idem *Idem) (*till.Payment, error) {
+	att := l.p.Attempt(attemptID)
 	s.at("charge.before-call")
-	res, callErr := s.callCharge(ctx, a, p, pm, att, s.now(a, scope.Livemode), false)
+	res, callErr := s.callCharge(ctx, l.a, l.p, l.pm, att, s.now(l.a, scope.Livemode), false)
 	s.at("charge.after-call")
-	return s.settle(ctx, scope, paymentID, attemptID, res, callErr, idem)
+	return s.settleLoaded(ctx, scope, l.p.ID, attemptID, res, callErr, idem, l)
 }
 
 func (s *Service) loadForCall(ctx context.Context, scope till.Scope, paymentID string) (*till.Account, *till.Payment, *till.PaymentMethod, error) {
@@ -486,22 +509,38 @@ func failedResult(err error) *till.ProcessorResult {
 // idempotent response. An answer for an attempt that is no longer processing
 // (another worker settled it first) changes nothing.
 func (s *Service) settle(ctx context.Context, scope till.Scope, paymentID, attemptID string, res *till.ProcessorResult, callErr error, idem *Idem) (*till.Payment, error) {
+	return s.settleLoaded(ctx, scope, paymentID, attemptID, res, callErr, idem, nil)
+}
+
+// settleLoaded is settle starting from copies read before the processor
+// call (l, which may be nil): its unit of work reads nothing unless the
+// payment changed meanwhile, in which case the version check fails and the
+// unit runs again on fresh reads.
+func (s *Service) settleLoaded(ctx context.Context, scope till.Scope, paymentID, attemptID string, res *till.ProcessorResult, callErr error, idem *Idem, l *loaded) (*till.Payment, error) {
 	var out *till.Payment
 	var cardErr error
+	fresh := l == nil
 	err := s.store.Update(ctx, func(tx till.Tx) error {
-		a, err := tx.Account(ctx, scope.AccountID)
-		if err != nil {
-			return err
-		}
-		p, err := tx.Payment(ctx, scope, paymentID)
-		if err != nil {
-			return err
+		var a *till.Account
+		var p *till.Payment
+		pre := &loaded{}
+		if !fresh {
+			fresh = true // a second run (after a conflict) reads
+			a, p, pre = l.a, l.p, l
+		} else {
+			var err error
+			if a, err = tx.Account(ctx, scope.AccountID); err != nil {
+				return err
+			}
+			if p, err = tx.Payment(ctx, scope, paymentID); err != nil {
+				return err
+			}
 		}
 		from := p.Version
 		now := s.now(a, scope.Livemode)
 		att := p.Attempt(attemptID)
 		if att != nil && att.Outcome == till.OutcomeProcessing {
-			if err := s.applyResult(ctx, tx, a, p, att, res, now); err != nil {
+			if err := s.applyResult(ctx, tx, a, p, att, res, now, pre); err != nil {
 				return err
 			}
 			if p.Version != from {
@@ -519,7 +558,7 @@ func (s *Service) settle(ctx context.Context, scope till.Scope, paymentID, attem
 		}
 		cardErr = cardError(p, s.baseURL)
 		out = p
-		return s.completeKey(ctx, tx, scope, idem, p, cardErr)
+		return s.completeKey(ctx, tx, scope, idem, p.ID, p, cardErr)
 	})
 	if err != nil {
 		return nil, err
@@ -544,7 +583,7 @@ func (s *Service) rescheduleReconcile(ctx context.Context, tx till.Tx, p *till.P
 // applyResult records a processor answer on a processing attempt and moves
 // the payment accordingly. A nil result (unknown outcome) or a pending one
 // leaves both processing.
-func (s *Service) applyResult(ctx context.Context, tx till.Tx, a *till.Account, p *till.Payment, att *till.Attempt, res *till.ProcessorResult, now time.Time) error {
+func (s *Service) applyResult(ctx context.Context, tx till.Tx, a *till.Account, p *till.Payment, att *till.Attempt, res *till.ProcessorResult, now time.Time, pre *loaded) error {
 	if res == nil {
 		return nil
 	}
@@ -566,7 +605,7 @@ func (s *Service) applyResult(ctx context.Context, tx till.Tx, a *till.Account, 
 	att.SettledAt = &settled
 	switch att.Kind {
 	case till.AttemptCapture:
-		return s.applyCapture(ctx, tx, a, p, att, res, now)
+		return s.applyCapture(ctx, tx, a, p, att, res, now, pre)
 	case till.AttemptRelease:
 		return s.applyRelease(ctx, tx, p, att, res, now)
 	}
@@ -579,6 +618,8 @@ func (s *Service) applyResult(ctx context.Context, tx till.Tx, a *till.Account, 
 	case till.ProcessorAuthorized:
 		att.Outcome, att.Code = till.OutcomeAuthorized, ""
 		to = till.StatusAuthorized
+		expires := now.Add(HoldLifetime)
+		p.ExpiresAt = &expires
 	case till.ProcessorRequiresAction:
 		att.Outcome, att.Code, att.DeclineCode = till.OutcomeRequiresAction, string(till.ECardDeclined), till.DeclineAuthenticationRequired
 		att.Message = "The card issuer requires the cardholder to authenticate this payment."
@@ -608,7 +649,7 @@ func (s *Service) applyResult(ctx context.Context, tx till.Tx, a *till.Account, 
 	}
 	switch to {
 	case till.StatusSucceeded:
-		if err := s.onCaptured(ctx, tx, a, p, now); err != nil {
+		if err := s.onCaptured(ctx, tx, a, p, now, pre); err != nil {
 			return err
 		}
 	case till.StatusAuthorized:
@@ -638,14 +679,33 @@ func declineOf(res *till.ProcessorResult) (code, msg string) {
 
 // onCaptured does what follows money being taken, in the same unit of work:
 // the invoice, the ledger entry and the receipt.
-func (s *Service) onCaptured(ctx context.Context, tx till.Tx, a *till.Account, p *till.Payment, now time.Time) error {
-	if err := s.issueInvoice(ctx, tx, a, p, now); err != nil {
+// pre may hold the customer and method read earlier.
+func (s *Service) onCaptured(ctx context.Context, tx till.Tx, a *till.Account, p *till.Payment, now time.Time, pre *loaded) error {
+	if pre == nil {
+		pre = &loaded{}
+	}
+	scope := till.Scope{AccountID: p.AccountID, Livemode: p.Livemode}
+	if pre.cust == nil || pre.cust.ID != p.CustomerID {
+		cust, err := tx.Customer(ctx, scope, p.CustomerID)
+		if err != nil {
+			return err
+		}
+		pre = &loaded{cust: cust, pm: pre.pm}
+	}
+	if pre.pm == nil || pre.pm.ID != p.PaymentMethodID {
+		pm, err := tx.PaymentMethod(ctx, scope, p.PaymentMethodID)
+		if err != nil {
+			return err
+		}
+		pre = &loaded{cust: pre.cust, pm: pm}
+	}
+	if err := s.issueInvoice(ctx, tx, a, p, now, pre.cust, pre.pm); err != nil {
 		return err
 	}
 	if err := s.postCapture(ctx, tx, p, now); err != nil {
 		return err
 	}
-	return s.queuePaymentReceipt(ctx, tx, p, now)
+	return s.queuePaymentReceipt(ctx, tx, p, pre.cust, now)
 }
 
 // cardError returns the card error a payment's state stands for: a decline

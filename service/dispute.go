@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -77,7 +78,18 @@ func (s *Service) watchDisputes(ctx context.Context, tx till.Tx, a *till.Account
 	if s.disputeSourceOf(ctx, a, p.Livemode) == nil {
 		return nil
 	}
-	_, err := s.createDisputeWatch(ctx, tx, till.Scope{AccountID: p.AccountID, Livemode: p.Livemode}, disputePollMin)
+	// One pending watch row per account and mode serves every charge made
+	// until the next poll: its id is fixed, so a charge that finds it
+	// already there adds nothing (and touches no shared row).
+	scope := till.Scope{AccountID: p.AccountID, Livemode: p.Livemode}
+	now := s.clock.Now()
+	err := tx.CreateTask(ctx, &till.Task{
+		ID: "task_dw_" + disputeWatchRef(scope), Kind: taskDisputeWatch, AccountID: scope.AccountID, Livemode: scope.Livemode,
+		Ref: disputeWatchRef(scope), RunAt: now.Add(disputePollMin), CreatedAt: now,
+	})
+	if errors.Is(err, till.ErrDuplicate) {
+		return nil
+	}
 	return err
 }
 

@@ -186,17 +186,13 @@ func (s *Service) claimKey(ctx context.Context, tx till.Tx, scope till.Scope, id
 
 // completeKey stores the final response of a multi-step request, rendered
 // from its result and error, in the unit of work that settled it.
-func (s *Service) completeKey(ctx context.Context, tx till.Tx, scope till.Scope, idem *Idem, v any, resultErr error) error {
+func (s *Service) completeKey(ctx context.Context, tx till.Tx, scope till.Scope, idem *Idem, resourceID string, v any, resultErr error) error {
 	if idem == nil {
 		return nil
 	}
-	rec, err := tx.IdempotencyRecord(ctx, scope, idem.Key)
-	if err != nil {
-		return err
-	}
 	status, body := idem.Render(v, resultErr)
-	rec.State, rec.StatusCode, rec.ResponseBody = till.IdemDone, status, body
-	rec.LeaseOwner, rec.LeaseUntil, rec.UpdatedAt = "", time.Time{}, s.clock.Now()
+	rec := &till.IdempotencyRecord{AccountID: scope.AccountID, Livemode: scope.Livemode, Key: idem.Key,
+		State: till.IdemDone, ResourceID: resourceID, StatusCode: status, ResponseBody: body, UpdatedAt: s.clock.Now()}
 	if err := tx.UpdateIdempotencyRecord(ctx, rec); err != nil {
 		return err
 	}

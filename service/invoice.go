@@ -128,18 +128,8 @@ func invoiceLines(p *till.Payment) []till.DocumentLine {
 // issueInvoice issues the invoice of a payment that has just been captured,
 // in the unit of work that records the capture: its number is allocated
 // there, so numbers have no gaps.
-func (s *Service) issueInvoice(ctx context.Context, tx till.Tx, a *till.Account, p *till.Payment, now time.Time) error {
+func (s *Service) issueInvoice(ctx context.Context, tx till.Tx, a *till.Account, p *till.Payment, now time.Time, cust *till.Customer, pm *till.PaymentMethod) error {
 	scope := till.Scope{AccountID: p.AccountID, Livemode: p.Livemode}
-	cust, err := tx.Customer(ctx, scope, p.CustomerID)
-	if err != nil {
-		return err
-	}
-	var pm *till.PaymentMethod
-	if p.PaymentMethodID != "" {
-		if pm, err = tx.PaymentMethod(ctx, scope, p.PaymentMethodID); err != nil {
-			return err
-		}
-	}
 	year := now.UTC().Year()
 	seq, err := tx.NextDocumentNumber(ctx, scope, till.DocInvoice, year)
 	if err != nil {
@@ -192,6 +182,7 @@ func (s *Service) issueCreditNote(ctx context.Context, tx till.Tx, a *till.Accou
 	what := p.Description
 	if inv != nil {
 		d.InvoiceID, d.InvoiceNo = inv.ID, inv.Number
+		d.SupplyDate = inv.SupplyDate // the supply the credit note corrects
 		what = "Refund for invoice " + inv.Number + ": " + p.Description
 		if inv.Buyer.Name != "" {
 			d.Buyer = inv.Buyer

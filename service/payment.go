@@ -221,6 +221,11 @@ func publicMessage(err error) string {
 	return "an internal error occurred"
 }
 
+// recordKeeper is a processor that shows its own records (the simulator).
+type recordKeeper interface {
+	Records(ctx context.Context, sc till.Scope, reference, parent string) ([]*till.ProcessorRecord, error)
+}
+
 // ProcessorRecords returns the simulator's own record of what it did for a
 // reference, or for every attempt of a payment (test mode only).
 func (s *Service) ProcessorRecords(ctx context.Context, c *Caller, reference, paymentID string) ([]*till.ProcessorRecord, error) {
@@ -230,21 +235,40 @@ func (s *Service) ProcessorRecords(ctx context.Context, c *Caller, reference, pa
 	if (reference == "") == (paymentID == "") {
 		return nil, till.ParamError(till.EValidation, "reference", "pass exactly one of reference or paymentId")
 	}
-	var out []*till.ProcessorRecord
-	err := s.store.View(ctx, func(tx till.Tx) error {
-		refs := []string{reference}
-		if paymentID != "" {
-			p, err := tx.Payment(ctx, c.Scope(), paymentID)
-			if err != nil {
-				return err
-			}
-			refs = refs[:0]
-			for _, a := range p.Attempts {
-				refs = append(refs, a.Reference)
-			}
+	refs := []string{reference}
+	if paymentID != "" {
+		p, err := s.Payment(ctx, c, paymentID)
+		if err != nil {
+			return nil, err
 		}
-		seen := map[string]bool{}
-		add := func(recs []*till.ProcessorRecord) {
+		refs = refs[:0]
+		for _, a := range p.Attempts {
+			refs = append(refs, a.Reference)
+		}
+		refunds, err := s.ListRefunds(ctx, c, paymentID)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range refunds {
+			refs = append(refs, r.Attempt.Reference)
+		}
+	}
+	proc, err := s.proc(ctx, c.Account, false)
+	if err != nil {
+		return nil, err
+	}
+	keeper, ok := proc.(recordKeeper)
+	if !ok {
+		return nil, till.Errorf(till.EConflict, "The test-mode processor %s keeps no records Till can show.", proc.Name())
+	}
+	out := []*till.ProcessorRecord{}
+	seen := map[string]bool{}
+	for _, ref := range refs {
+		for _, q := range [][2]string{{ref, ""}, {"", ref}} {
+			recs, err := keeper.Records(ctx, c.Scope(), q[0], q[1])
+			if err != nil {
+				return nil, err
+			}
 			for _, r := range recs {
 				if !seen[r.Reference] {
 					seen[r.Reference] = true
@@ -252,22 +276,6 @@ func (s *Service) ProcessorRecords(ctx context.Context, c *Caller, reference, pa
 				}
 			}
 		}
-		for _, ref := range refs {
-			recs, err := tx.ProcessorRecords(ctx, c.Scope(), ref, "")
-			if err != nil {
-				return err
-			}
-			add(recs)
-			children, err := tx.ProcessorRecords(ctx, c.Scope(), "", ref)
-			if err != nil {
-				return err
-			}
-			add(children)
-		}
-		return nil
-	})
-	if out == nil {
-		out = []*till.ProcessorRecord{}
 	}
-	return out, err
+	return out, nil
 }

@@ -24,16 +24,18 @@ const defaultReceiptFrom = "receipts@till.localhost"
 // receiptTo returns where a payment's receipt goes: receiptEmail, else the
 // customer's email; "" when there is nowhere to send it or sendReceipt is
 // false.
-func receiptTo(ctx context.Context, tx till.Tx, p *till.Payment) (string, error) {
+func receiptTo(ctx context.Context, tx till.Tx, p *till.Payment, cust *till.Customer) (string, error) {
 	if !p.SendReceipt {
 		return "", nil
 	}
 	if p.ReceiptEmail != "" {
 		return p.ReceiptEmail, nil
 	}
-	cust, err := tx.Customer(ctx, till.Scope{AccountID: p.AccountID, Livemode: p.Livemode}, p.CustomerID)
-	if err != nil {
-		return "", err
+	if cust == nil {
+		var err error
+		if cust, err = tx.Customer(ctx, till.Scope{AccountID: p.AccountID, Livemode: p.Livemode}, p.CustomerID); err != nil {
+			return "", err
+		}
 	}
 	return cust.Email, nil
 }
@@ -53,8 +55,8 @@ func (s *Service) queueReceipt(ctx context.Context, tx till.Tx, p *till.Payment,
 	return &till.Receipt{Email: to, Status: till.ReceiptPending}, nil
 }
 
-func (s *Service) queuePaymentReceipt(ctx context.Context, tx till.Tx, p *till.Payment, now time.Time) error {
-	to, err := receiptTo(ctx, tx, p)
+func (s *Service) queuePaymentReceipt(ctx context.Context, tx till.Tx, p *till.Payment, cust *till.Customer, now time.Time) error {
+	to, err := receiptTo(ctx, tx, p, cust)
 	if err != nil {
 		return err
 	}
@@ -63,7 +65,7 @@ func (s *Service) queuePaymentReceipt(ctx context.Context, tx till.Tx, p *till.P
 }
 
 func (s *Service) queueRefundReceipt(ctx context.Context, tx till.Tx, p *till.Payment, r *till.Refund, now time.Time) error {
-	to, err := receiptTo(ctx, tx, p)
+	to, err := receiptTo(ctx, tx, p, nil)
 	if err != nil {
 		return err
 	}
@@ -115,7 +117,18 @@ func (s *Service) sendReceipt(ctx context.Context, t *till.Task) error {
 	if rec == nil || rec.Status != till.ReceiptPending {
 		return s.store.Update(ctx, func(tx till.Tx) error { return tx.DeleteTask(ctx, t.ID, "") })
 	}
-	sendErr := s.deliverReceipt(ctx, a, p, r, doc, rec.Email)
+	m, err := s.composeReceipt(a, p, r, doc, rec.Email)
+	if err != nil {
+		return err
+	}
+	if mb, ok := s.mailer.(*Mailbox); ok {
+		// The local mailbox is the store itself: keeping the message and
+		// marking the receipt sent commit together.
+		return s.markReceipt(ctx, scope, t, till.ReceiptSent, mb.stored(m))
+	}
+	cctx, cancel := context.WithTimeout(ctx, time.Minute)
+	sendErr := s.mailer.Send(cctx, m)
+	cancel()
 	if sendErr != nil && t.Attempts+1 < maxReceiptTries && !permanent(sendErr) {
 		return sendErr
 	}
@@ -124,7 +137,7 @@ func (s *Service) sendReceipt(ctx context.Context, t *till.Task) error {
 		status = till.ReceiptFailed
 		s.log.Error("receipt failed for good", "payment", p.ID, "refund", t.Ref2 == "refund", "err", sendErr)
 	}
-	return s.markReceipt(ctx, scope, t, status)
+	return s.markReceipt(ctx, scope, t, status, nil)
 }
 
 // permanent reports whether a mailer error says retrying cannot help (an
@@ -135,14 +148,14 @@ func permanent(err error) bool {
 	return errors.As(err, &t) && !t.Temporary()
 }
 
-// deliverReceipt renders and sends one receipt.
-func (s *Service) deliverReceipt(ctx context.Context, a *till.Account, p *till.Payment, r *till.Refund, doc *till.Document, to string) error {
+// composeReceipt renders the document and composes one receipt.
+func (s *Service) composeReceipt(a *till.Account, p *till.Payment, r *till.Refund, doc *till.Document, to string) (*till.Email, error) {
 	if s.renderer == nil {
-		return errors.New("service: no PDF renderer configured")
+		return nil, errors.New("service: no PDF renderer configured")
 	}
 	pdf, err := s.renderer.PDF(doc)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sender := *a
 	if sender.ReceiptFrom == "" && sender.SupportEmail == "" {
@@ -156,21 +169,25 @@ func (s *Service) deliverReceipt(ctx context.Context, a *till.Account, p *till.P
 		m, err = receipt.Payment(&sender, p, doc, pdf, to, now)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	m.ID, m.AccountID, m.Livemode, m.PaymentID, m.CreatedAt = s.ids.NewID(till.PrefixEmail), a.ID, p.Livemode, p.ID, now
 	if r != nil {
 		m.RefundID = r.ID
 	}
-	cctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	return s.mailer.Send(cctx, m)
+	return m, nil
 }
 
 // markReceipt records a receipt's final status with its event and removes
-// the task, in one unit of work.
-func (s *Service) markReceipt(ctx context.Context, scope till.Scope, t *till.Task, status string) error {
+// the task, in one unit of work; kept, if not nil, is stored in the local
+// mailbox in the same unit.
+func (s *Service) markReceipt(ctx context.Context, scope till.Scope, t *till.Task, status string, kept *till.Email) error {
 	return s.store.Update(ctx, func(tx till.Tx) error {
+		if kept != nil {
+			if err := tx.CreateEmail(ctx, kept); err != nil {
+				return err
+			}
+		}
 		a, err := tx.Account(ctx, scope.AccountID)
 		if err != nil {
 			return err
@@ -220,7 +237,9 @@ func (s *Service) markReceipt(ctx context.Context, scope till.Scope, t *till.Tas
 }
 
 // Mailbox is the mailer of a server without SMTP: it keeps every message in
-// the store, readable in test mode at GET /v1/test/emails.
+// the store, readable in test mode at GET /v1/test/emails. Attachments are
+// kept by name, type and size; their bytes (the PDF, which GET
+// /v1/invoices/{id}/pdf serves) are not stored twice.
 type Mailbox struct {
 	store till.Store
 	ids   till.IDSource
@@ -228,10 +247,22 @@ type Mailbox struct {
 
 // Send stores m.
 func (mb *Mailbox) Send(ctx context.Context, m *till.Email) error {
-	if m.ID == "" {
-		m.ID = mb.ids.NewID(till.PrefixEmail)
+	stored := mb.stored(m)
+	return mb.store.Update(ctx, func(tx till.Tx) error { return tx.CreateEmail(ctx, stored) })
+}
+
+// stored is the copy of m the mailbox keeps: attachments by name, type and
+// size only.
+func (mb *Mailbox) stored(m *till.Email) *till.Email {
+	kept := *m
+	if kept.ID == "" {
+		kept.ID = mb.ids.NewID(till.PrefixEmail)
 	}
-	return mb.store.Update(ctx, func(tx till.Tx) error { return tx.CreateEmail(ctx, m) })
+	kept.Attachments = make([]till.Attachment, len(m.Attachments))
+	for i, a := range m.Attachments {
+		kept.Attachments[i] = till.Attachment{Name: a.Name, ContentType: a.ContentType, Size: len(a.Data)}
+	}
+	return &kept
 }
 
 // Emails lists the local mailbox of the caller (test mode only).

@@ -167,7 +167,7 @@ func (s *Service) settleRefund(ctx context.Context, scope till.Scope, refundID s
 			if err := tx.DeleteTasks(ctx, taskRefundReconcile, r.ID); err != nil {
 				return err
 			}
-			return s.completeKey(ctx, tx, scope, idem, r, nil)
+			return s.completeKey(ctx, tx, scope, idem, r.ID, r, nil)
 		}
 		now := s.now(a, scope.Livemode)
 		if res == nil || res.Outcome == till.ProcessorPending {
@@ -187,7 +187,7 @@ func (s *Service) settleRefund(ctx context.Context, scope till.Scope, refundID s
 				Livemode: r.Livemode, Ref: r.ID, Ref2: r.PaymentID, RunAt: real.Add(s.recAfter), CreatedAt: real}); err != nil {
 				return err
 			}
-			return s.completeKey(ctx, tx, scope, idem, r, nil)
+			return s.completeKey(ctx, tx, scope, idem, r.ID, r, nil)
 		}
 		p, err := tx.Payment(ctx, scope, r.PaymentID)
 		if err != nil {
@@ -259,7 +259,7 @@ func (s *Service) settleRefund(ctx context.Context, scope till.Scope, refundID s
 		if err := tx.DeleteTasks(ctx, taskRefundReconcile, r.ID); err != nil {
 			return err
 		}
-		return s.completeKey(ctx, tx, scope, idem, r, nil)
+		return s.completeKey(ctx, tx, scope, idem, r.ID, r, nil)
 	})
 	return out, err
 }

@@ -64,6 +64,8 @@ func (s *Service) RunWorkers(ctx context.Context, opts WorkerOptions) {
 // concurrently, returning how many it ran. Tests call it to run the workers
 // deterministically.
 func (s *Service) RunDue(ctx context.Context, kinds []string, limit int) (int, error) {
+	// Background work yields to requests in the store (till.Background).
+	ctx = till.Background(ctx)
 	var tasks []*till.Task
 	err := s.store.Update(ctx, func(tx till.Tx) (err error) {
 		tasks, err = tx.ClaimTasks(ctx, till.ClaimRequest{Kinds: kinds, Now: s.clock.Now(), Limit: limit, Owner: s.instance, Lease: s.lease})

@@ -5,9 +5,12 @@
 // disk when Update returns. Reads use a pool of read-only connections and
 // never wait for the writer. All writes go through one connection owned by
 // one goroutine, which gathers the Update functions that are waiting into one
-// transaction, each under its own savepoint, and commits them with one fsync
-// (group commit). A function that fails is rolled back to its savepoint and
-// does not disturb the others.
+// transaction and commits them with one fsync (group commit). A batch runs
+// first without savepoints; if one of its functions fails, the batch is
+// rolled back and run again with a savepoint per function, so that a failure
+// stays its own. Units of work marked background (till.Background) take only
+// what requests leave of each batch. WAL checkpoints run on a connection of
+// their own, never inside a commit.
 package sqlite
 
 import (
@@ -45,6 +48,7 @@ type Store struct {
 	wdb   *sql.DB
 	wconn *sql.Conn
 	rdb   *sql.DB
+	cdb   *sql.DB // the checkpointer's connection
 
 	wstmts map[string]*sql.Stmt // owned by the writer goroutine
 	rmu    sync.Mutex
@@ -58,12 +62,18 @@ type Store struct {
 	mu       sync.RWMutex // held for reading while queueing, for writing by Close
 	closed   bool
 	reqs     chan *request
-	commits  atomic.Int64 // transactions committed by the writer
-	units    atomic.Int64 // Update functions committed in them
+	bgReqs   chan *request // background units: they fill what requests leave
+	commits  atomic.Int64  // transactions committed by the writer
+	units    atomic.Int64  // Update functions committed in them
+	execNs   atomic.Int64  // time the writer spent running Update functions
+	commitNs atomic.Int64  // time the writer spent in COMMIT (WAL writes and fsync)
 	quit     chan struct{}
 	stopped  chan struct{}
 	closeMu  sync.Once
 	closeErr error
+
+	checkpoints    atomic.Int64
+	checkpointDone chan struct{}
 }
 
 type request struct {
@@ -76,9 +86,16 @@ var errClosed = errors.New("sqlite: store is closed")
 
 // pragmas are set on every connection. secure_delete overwrites deleted
 // content (a detached card's sealed number) instead of leaving it in free
-// pages.
+// pages. temp_store=MEMORY keeps the savepoint sub-journals of group commit
+// in memory rather than in a temporary file; a 64 MiB page cache keeps the
+// hot pages of the indexes resident.
+//
+// wal_autocheckpoint=0: a commit never copies the WAL back into the
+// database itself (which would stall the writer for the length of the copy);
+// the store's checkpointer does it on a connection of its own.
 const pragmas = "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=secure_delete(1)" +
-	"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)"
+	"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=temp_store(2)&_pragma=cache_size(-65536)" +
+	"&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(67108864)"
 
 // Open opens (creating if needed) the database at path, applies pending
 // migrations and starts the writer. It returns an error if the file holds a
@@ -109,7 +126,8 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	s := &Store{
 		path: path, opts: opts, log: opts.Logger, wdb: wdb, wconn: wconn,
 		wstmts: map[string]*sql.Stmt{}, rstmts: map[string]*sql.Stmt{},
-		reqs: make(chan *request, opts.MaxBatch), quit: make(chan struct{}), stopped: make(chan struct{}),
+		reqs: make(chan *request, opts.MaxBatch), bgReqs: make(chan *request, opts.MaxBatch),
+		quit: make(chan struct{}), stopped: make(chan struct{}),
 	}
 	if err := s.migrate(ctx); err != nil {
 		wconn.Close()
@@ -127,8 +145,56 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	s.rslots = make(chan struct{}, opts.Readers)
 	rdb.SetConnMaxIdleTime(0)
 	s.rdb = rdb
+	cdb, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		wconn.Close()
+		wdb.Close()
+		rdb.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	cdb.SetMaxOpenConns(1)
+	s.cdb = cdb
+	s.checkpointDone = make(chan struct{})
 	go s.writer()
+	go s.checkpointer()
 	return s, nil
+}
+
+// checkpointInterval is how often the checkpointer copies committed WAL
+// frames back into the database; walRestartFrames is the WAL size (in 4 KiB
+// frames) beyond which it also waits for readers to let the WAL restart from
+// its beginning, so the file cannot grow without bound.
+const (
+	checkpointInterval = 200 * time.Millisecond
+	walRestartFrames   = 64 * 1024
+)
+
+// checkpointer runs PASSIVE checkpoints, which never block the writer or the
+// readers, off the request path. When the WAL has grown large it runs a
+// RESTART checkpoint, which waits for readers on old frames (briefly holding
+// off the writer) so that the next commit writes the WAL from its start.
+func (s *Store) checkpointer() {
+	defer close(s.checkpointDone)
+	t := time.NewTicker(checkpointInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.quit:
+			return
+		case <-t.C:
+		}
+		var busy, frames, done int
+		if err := s.cdb.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &done); err != nil {
+			s.log.Warn("sqlite: checkpoint failed", "err", err)
+			continue
+		}
+		s.checkpoints.Add(1)
+		if frames > walRestartFrames && done == frames {
+			if err := s.cdb.QueryRow("PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &frames, &done); err != nil {
+				s.log.Warn("sqlite: restart checkpoint failed", "err", err)
+			}
+		}
+	}
 }
 
 // Path returns the database file's path.
@@ -143,6 +209,11 @@ func (s *Store) Close() error {
 		close(s.quit)
 		s.mu.Unlock()
 		<-s.stopped
+		<-s.checkpointDone
+		// Leave a small WAL behind: copy everything back and truncate it.
+		if _, err := s.cdb.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+			s.log.Warn("sqlite: final checkpoint failed", "err", err)
+		}
 		for _, st := range s.wstmts {
 			st.Close()
 		}
@@ -152,7 +223,8 @@ func (s *Store) Close() error {
 		err1 := s.wconn.Close()
 		err2 := s.wdb.Close()
 		err3 := s.rdb.Close()
-		s.closeErr = errors.Join(err1, err2, err3)
+		err4 := s.cdb.Close()
+		s.closeErr = errors.Join(err1, err2, err3, err4)
 	})
 	return s.closeErr
 }
@@ -179,6 +251,21 @@ func (s *Store) Settings(ctx context.Context) (map[string]string, error) {
 // batch.
 func (s *Store) Stats() (commits, units int64) {
 	return s.commits.Load(), s.units.Load()
+}
+
+// WriterStats is where the writer's time went.
+type WriterStats struct {
+	Commits     int64
+	Units       int64
+	Exec        time.Duration // running Update functions (with BEGIN and savepoints)
+	Commit      time.Duration // COMMIT: writing WAL frames and fsync
+	Checkpoints int64
+}
+
+// WriterStats returns the writer's counters since Open.
+func (s *Store) WriterStats() WriterStats {
+	return WriterStats{Commits: s.commits.Load(), Units: s.units.Load(), Exec: time.Duration(s.execNs.Load()),
+		Commit: time.Duration(s.commitNs.Load()), Checkpoints: s.checkpoints.Load()}
 }
 
 // View runs fn in a read-only transaction on a consistent snapshot.
@@ -221,44 +308,76 @@ func (s *Store) enqueue(r *request) error {
 	if s.closed {
 		return errClosed
 	}
+	q := s.reqs
+	if till.IsBackground(r.ctx) {
+		q = s.bgReqs
+	}
 	select {
-	case s.reqs <- r:
+	case q <- r:
 		return nil
 	case <-r.ctx.Done():
 		return r.ctx.Err()
 	}
 }
 
-// writer is the one goroutine that writes. It takes the first waiting
-// request, gathers whatever else is already waiting up to MaxBatch, and runs
-// them in one transaction.
+// writer is the one goroutine that writes. It takes every request unit
+// that is waiting (up to MaxBatch) and adds background units: all that wait
+// when no request does, else at most one for every eight request units (and
+// always at least one, so background work drains even under full load). It
+// runs them in one transaction.
 func (s *Store) writer() {
 	defer close(s.stopped)
 	batch := make([]*request, 0, s.opts.MaxBatch)
 	for {
+		batch = batch[:0]
 		select {
 		case r := <-s.reqs:
-			batch = append(batch[:0], r)
-		gather:
-			for len(batch) < s.opts.MaxBatch {
-				select {
-				case r := <-s.reqs:
-					batch = append(batch, r)
-				default:
-					break gather
+			batch = append(batch, r)
+		case r := <-s.bgReqs:
+			batch = append(batch, r)
+		case <-s.quit:
+			for _, q := range []chan *request{s.reqs, s.bgReqs} {
+				for {
+					select {
+					case r := <-q:
+						s.runBatch([]*request{r})
+						continue
+					default:
+					}
+					break
 				}
 			}
-			s.runBatch(batch)
-		case <-s.quit:
-			for {
-				select {
-				case r := <-s.reqs:
-					s.runBatch([]*request{r})
-				default:
-					return
-				}
+			return
+		}
+	gather:
+		for len(batch) < s.opts.MaxBatch {
+			select {
+			case r := <-s.reqs:
+				batch = append(batch, r)
+			default:
+				break gather
 			}
 		}
+		fg := 0
+		for _, r := range batch {
+			if !till.IsBackground(r.ctx) {
+				fg++
+			}
+		}
+		room := s.opts.MaxBatch - len(batch)
+		if fg > 0 {
+			room = min(room, max(1, fg/8))
+		}
+	background:
+		for ; room > 0; room-- {
+			select {
+			case r := <-s.bgReqs:
+				batch = append(batch, r)
+			default:
+				break background
+			}
+		}
+		s.runBatch(batch)
 	}
 }
 
@@ -281,7 +400,10 @@ func (s *Store) runBatch(batch []*request) {
 		live[0].err <- s.runOne(live[0])
 		return
 	}
-	results, err := s.runShared(live)
+	results, err := s.runOptimistic(live)
+	if errors.Is(err, errUnitFailed) {
+		results, err = s.runShared(live)
+	}
 	if err != nil {
 		s.log.Warn("sqlite: group commit failed; running the batch one by one", "size", len(live), "err", err)
 		for _, r := range live {
@@ -294,12 +416,50 @@ func (s *Store) runBatch(batch []*request) {
 	}
 }
 
+// control runs a transaction-control statement, prepared once.
 func (s *Store) control(q string) error {
-	_, err := s.wconn.ExecContext(context.Background(), q)
+	st, err := s.writerStmt(context.Background(), q)
+	if err != nil {
+		return err
+	}
+	_, err = st.Exec()
 	return err
 }
 
+// errUnitFailed says an optimistic batch had a failing unit.
+var errUnitFailed = errors.New("sqlite: a unit of the batch failed")
+
+// runOptimistic commits a batch without savepoints, which most batches
+// need: no unit fails. If one does, everything is rolled back and the
+// caller runs the batch again with a savepoint per unit (the functions may
+// run again by contract), so that the failure stays that unit's own.
+func (s *Store) runOptimistic(live []*request) ([]error, error) {
+	start := time.Now()
+	if err := s.control("BEGIN IMMEDIATE"); err != nil {
+		return nil, err
+	}
+	for _, r := range live {
+		if err := s.call(r); err != nil {
+			if rerr := s.control("ROLLBACK"); rerr != nil {
+				return nil, rerr
+			}
+			return nil, errUnitFailed
+		}
+	}
+	mid := time.Now()
+	if err := s.control("COMMIT"); err != nil {
+		s.control("ROLLBACK")
+		return nil, err
+	}
+	s.execNs.Add(int64(mid.Sub(start)))
+	s.commitNs.Add(int64(time.Since(mid)))
+	s.commits.Add(1)
+	s.units.Add(int64(len(live)))
+	return make([]error, len(live)), nil
+}
+
 func (s *Store) runOne(r *request) error {
+	start := time.Now()
 	if err := s.control("BEGIN IMMEDIATE"); err != nil {
 		return fmt.Errorf("sqlite: begin: %w", err)
 	}
@@ -309,16 +469,20 @@ func (s *Store) runOne(r *request) error {
 		}
 		return err
 	}
+	mid := time.Now()
 	if err := s.control("COMMIT"); err != nil {
 		s.control("ROLLBACK")
 		return fmt.Errorf("sqlite: commit: %w", err)
 	}
+	s.execNs.Add(int64(mid.Sub(start)))
+	s.commitNs.Add(int64(time.Since(mid)))
 	s.commits.Add(1)
 	s.units.Add(1)
 	return nil
 }
 
 func (s *Store) runShared(live []*request) ([]error, error) {
+	start := time.Now()
 	if err := s.control("BEGIN IMMEDIATE"); err != nil {
 		return nil, err
 	}
@@ -340,10 +504,13 @@ func (s *Store) runShared(live []*request) ([]error, error) {
 			return nil, err
 		}
 	}
+	mid := time.Now()
 	if err := s.control("COMMIT"); err != nil {
 		s.control("ROLLBACK")
 		return nil, err
 	}
+	s.execNs.Add(int64(mid.Sub(start)))
+	s.commitNs.Add(int64(time.Since(mid)))
 	s.commits.Add(1)
 	s.units.Add(int64(len(live)))
 	return results, nil

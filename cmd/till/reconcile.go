@@ -32,6 +32,9 @@ func runReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
+	if rep.Differences == nil {
+		rep.Differences = []string{}
+	}
 	if asJSON {
 		if err := json.NewEncoder(stdout).Encode(map[string]any{"clean": rep.Clean(), "accounts": rep.Accounts,
 			"payments": rep.Payments, "refunds": rep.Refunds, "entries": rep.Entries, "differences": rep.Differences}); err != nil {

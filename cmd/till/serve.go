@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"syscall"
@@ -25,6 +26,7 @@ import (
 	"github.com/tillpay/till/processor/simulator"
 	"github.com/tillpay/till/service"
 	"github.com/tillpay/till/smtp"
+	"github.com/tillpay/till/sqlite"
 )
 
 // serveConfig is everything `till serve` is told.
@@ -39,6 +41,7 @@ type serveConfig struct {
 	processorTimeout time.Duration
 	workers          int
 	smtpURL          string
+	cpuProfile       string
 }
 
 func serveFlags(cfg *serveConfig, stderr io.Writer) *flag.FlagSet {
@@ -54,6 +57,8 @@ func serveFlags(cfg *serveConfig, stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&cfg.lease, "lease", envDuration("TILL_LEASE", 30*time.Second), "how long a process holds work before another may take it over (TILL_LEASE)")
 	fs.DurationVar(&cfg.processorTimeout, "processor-timeout", envDuration("TILL_PROCESSOR_TIMEOUT", 15*time.Second), "bound of one processor call (TILL_PROCESSOR_TIMEOUT)")
 	fs.IntVar(&cfg.workers, "workers", envInt("TILL_WORKERS", 8), "background tasks run at once (TILL_WORKERS)")
+	fs.StringVar(&cfg.cpuProfile, "cpu-profile", os.Getenv("TILL_CPU_PROFILE"),
+		"write a CPU profile of the whole run to `file` (read it with go tool pprof) (TILL_CPU_PROFILE)")
 	fs.StringVar(&cfg.smtpURL, "smtp-url", os.Getenv("TILL_SMTP_URL"),
 		"SMTP server for receipts, `smtp://user:pass@host:587` (STARTTLS when offered) or smtps://…:465; empty keeps receipts in the local mailbox, GET /v1/test/emails (TILL_SMTP_URL)")
 	return fs
@@ -109,6 +114,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	if cfg.cpuProfile != "" {
+		f, err := os.Create(cfg.cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return err
@@ -135,7 +150,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	sim := simulator.New(st, till.RandomIDs{})
+	simStore, closeSim, err := cfg.storage.simulatorStore(ctx, st, log)
+	if err != nil {
+		return err
+	}
+	defer closeSim()
+	sim := simulator.New(simStore, till.RandomIDs{})
 	var mailer till.Mailer
 	mailDesc := "local mailbox (GET /v1/test/emails)"
 	if cfg.smtpURL != "" {
@@ -203,7 +223,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	err = srv.Shutdown(shutCtx)
 	stopWork()
 	wg.Wait()
-	log.Info("stopped")
+	if sq, ok := st.Store.(*sqlite.Store); ok {
+		w := sq.WriterStats()
+		log.Info("stopped", "commits", w.Commits, "units", w.Units, "exec", w.Exec.String(), "commit", w.Commit.String(), "checkpoints", w.Checkpoints)
+	} else {
+		log.Info("stopped")
+	}
 	return err
 }
 

@@ -115,6 +115,22 @@ func (sf *storageFlags) openPostgres(ctx context.Context, log *slog.Logger) (*st
 	return &store{Store: st, exclusive: false, describe: st.String(), ready: st.Ping}, nil
 }
 
+// simulatorStore opens where the test-mode simulator keeps its own record,
+// as an external processor would keep it apart from Till's: on SQLite a
+// database file of its own beside till.db (with its own writer, so its
+// commits run in parallel with Till's); on PostgreSQL the shared database,
+// so that every process sees it. The returned func closes what it opened.
+func (sf *storageFlags) simulatorStore(ctx context.Context, st *store, log *slog.Logger) (till.Store, func(), error) {
+	if !st.exclusive {
+		return st.Store, func() {}, nil
+	}
+	sim, err := sqlite.Open(ctx, filepath.Join(sf.data, "simulator.db"), sqlite.Options{Logger: log})
+	if err != nil {
+		return nil, nil, err
+	}
+	return sim, func() { sim.Close() }, nil
+}
+
 // redactURL hides a password in a database URL.
 func redactURL(u string) string {
 	if at := strings.LastIndex(u, "@"); at > 0 {

@@ -93,3 +93,16 @@ func (s *Simulator) MarkDisputeReported(ctx context.Context, chargeReference str
 		return rec, nil
 	}
 }
+
+// Records lists the simulator's own records of scope sc: the record of
+// reference and, when parent is set instead, the records made under that
+// charge (captures, releases, refunds, disputes). It is how test mode shows
+// what the processor did (GET /v1/test/processor/charges).
+func (s *Simulator) Records(ctx context.Context, sc till.Scope, reference, parent string) ([]*till.ProcessorRecord, error) {
+	var out []*till.ProcessorRecord
+	err := s.store.View(ctx, func(tx till.Tx) (err error) {
+		out, err = tx.ProcessorRecords(ctx, sc, reference, parent)
+		return err
+	})
+	return out, err
+}

@@ -275,30 +275,41 @@ func (s *Simulator) record(ctx context.Context, ref string, at time.Time, want *
 	for attempt := 1; ; attempt++ {
 		err = s.store.Update(ctx, func(tx till.Tx) error {
 			rec, created = nil, false
+			// A new reference is the common case: try to store the record
+			// first and read the existing one only when the reference is
+			// taken. (Create* leaves the unit of work usable on a
+			// duplicate, so the read can follow in the same unit.)
+			nu, cerr := create(tx)
+			if cerr == nil {
+				err := tx.CreateProcessorRecord(ctx, nu)
+				if err == nil {
+					rec, created = nu, true
+					return nil
+				}
+				if !errors.Is(err, till.ErrDuplicate) {
+					return err
+				}
+			}
 			old, err := tx.ProcessorRecord(ctx, ref)
 			switch {
 			case err == nil:
-				if err := sameRequest(old, want); err != nil {
+			case till.ErrorCode(err) == till.ENotFound && cerr != nil:
+				return cerr
+			case till.ErrorCode(err) == till.ENotFound:
+				// Taken, yet not visible: run the unit again.
+				return fmt.Errorf("reference %s: %w", ref, till.ErrDuplicate)
+			default:
+				return err
+			}
+			if err := sameRequest(old, want); err != nil {
+				return err
+			}
+			if settle(old, at) {
+				if err := tx.UpdateProcessorRecord(ctx, old); err != nil {
 					return err
 				}
-				if settle(old, at) {
-					if err := tx.UpdateProcessorRecord(ctx, old); err != nil {
-						return err
-					}
-				}
-				rec = old
-				return nil
-			case till.ErrorCode(err) != till.ENotFound:
-				return err
 			}
-			nu, err := create(tx)
-			if err != nil {
-				return err
-			}
-			if err := tx.CreateProcessorRecord(ctx, nu); err != nil {
-				return err
-			}
-			rec, created = nu, true
+			rec = old
 			return nil
 		})
 		if errors.Is(err, till.ErrDuplicate) && attempt < maxAttempts {
