@@ -260,6 +260,8 @@ type loaded struct {
 	p    *till.Payment
 	cust *till.Customer
 	pm   *till.PaymentMethod
+	// last collects the unit of work's final steps (document numbers).
+	last *lastSteps
 }
 
 // startCharge is the first unit of work of a charge: record the payment with
@@ -523,10 +525,11 @@ func (s *Service) settleLoaded(ctx context.Context, scope till.Scope, paymentID,
 	err := s.store.Update(ctx, func(tx till.Tx) error {
 		var a *till.Account
 		var p *till.Payment
-		pre := &loaded{}
+		pre := &loaded{last: &lastSteps{}}
 		if !fresh {
 			fresh = true // a second run (after a conflict) reads
-			a, p, pre = l.a, l.p, l
+			a, p = l.a, l.p
+			pre.cust, pre.pm = l.cust, l.pm
 		} else {
 			var err error
 			if a, err = tx.Account(ctx, scope.AccountID); err != nil {
@@ -558,7 +561,10 @@ func (s *Service) settleLoaded(ctx context.Context, scope till.Scope, paymentID,
 		}
 		cardErr = cardError(p, s.baseURL)
 		out = p
-		return s.completeKey(ctx, tx, scope, idem, p.ID, p, cardErr)
+		if err := s.completeKey(ctx, tx, scope, idem, p.ID, p, cardErr); err != nil {
+			return err
+		}
+		return pre.last.run()
 	})
 	if err != nil {
 		return nil, err
@@ -681,31 +687,27 @@ func declineOf(res *till.ProcessorResult) (code, msg string) {
 // the invoice, the ledger entry and the receipt.
 // pre may hold the customer and method read earlier.
 func (s *Service) onCaptured(ctx context.Context, tx till.Tx, a *till.Account, p *till.Payment, now time.Time, pre *loaded) error {
-	if pre == nil {
-		pre = &loaded{}
-	}
 	scope := till.Scope{AccountID: p.AccountID, Livemode: p.Livemode}
-	if pre.cust == nil || pre.cust.ID != p.CustomerID {
-		cust, err := tx.Customer(ctx, scope, p.CustomerID)
-		if err != nil {
+	cust, pm := pre.cust, pre.pm
+	if cust == nil || cust.ID != p.CustomerID {
+		var err error
+		if cust, err = tx.Customer(ctx, scope, p.CustomerID); err != nil {
 			return err
 		}
-		pre = &loaded{cust: cust, pm: pre.pm}
 	}
-	if pre.pm == nil || pre.pm.ID != p.PaymentMethodID {
-		pm, err := tx.PaymentMethod(ctx, scope, p.PaymentMethodID)
-		if err != nil {
+	if pm == nil || pm.ID != p.PaymentMethodID {
+		var err error
+		if pm, err = tx.PaymentMethod(ctx, scope, p.PaymentMethodID); err != nil {
 			return err
 		}
-		pre = &loaded{cust: pre.cust, pm: pm}
 	}
-	if err := s.issueInvoice(ctx, tx, a, p, now, pre.cust, pre.pm); err != nil {
+	if err := s.issueInvoice(ctx, tx, a, p, now, cust, pm, pre.last); err != nil {
 		return err
 	}
 	if err := s.postCapture(ctx, tx, p, now); err != nil {
 		return err
 	}
-	return s.queuePaymentReceipt(ctx, tx, p, pre.cust, now)
+	return s.queuePaymentReceipt(ctx, tx, p, cust, now)
 }
 
 // cardError returns the card error a payment's state stands for: a decline

@@ -128,32 +128,60 @@ func invoiceLines(p *till.Payment) []till.DocumentLine {
 // issueInvoice issues the invoice of a payment that has just been captured,
 // in the unit of work that records the capture: its number is allocated
 // there, so numbers have no gaps.
-func (s *Service) issueInvoice(ctx context.Context, tx till.Tx, a *till.Account, p *till.Payment, now time.Time, cust *till.Customer, pm *till.PaymentMethod) error {
-	scope := till.Scope{AccountID: p.AccountID, Livemode: p.Livemode}
-	year := now.UTC().Year()
-	seq, err := tx.NextDocumentNumber(ctx, scope, till.DocInvoice, year)
-	if err != nil {
-		return err
-	}
+func (s *Service) issueInvoice(ctx context.Context, tx till.Tx, a *till.Account, p *till.Payment, now time.Time, cust *till.Customer, pm *till.PaymentMethod, last *lastSteps) error {
 	buyer := buyerOf(cust)
 	d := &till.Document{
 		ID: s.ids.NewID(till.PrefixInvoice), AccountID: p.AccountID, Livemode: p.Livemode, Kind: till.DocInvoice,
-		Number: documentNumber(a.InvoicePrefix, till.DocInvoice, year, seq), Year: year, Sequence: seq,
 		PaymentID: p.ID, CustomerID: p.CustomerID, IssueDate: now, SupplyDate: now,
 		Seller: sellerOf(a), Buyer: buyer, Currency: p.Currency, TaxBehavior: p.TaxBehavior,
 		Lines: invoiceLines(p), TaxSummary: p.TaxBreakdown, Subtotal: p.AmountSubtotal, Tax: p.TaxAmount, Total: p.AmountTotal,
 		Notes: taxNotes(p.TaxBreakdown, buyer), PaymentMethod: paymentMethodLabel(pm), CreatedAt: now,
 	}
+	p.InvoiceID = d.ID
+	last.add(func() error { return s.number(ctx, tx, a, d, now) })
+	return nil
+}
+
+// lastSteps are what a unit of work does at its very end: allocating a
+// document's number. The series counter is a hot row (on PostgreSQL it stays
+// locked until the unit commits), so it is touched last, for as short a time
+// as possible.
+type lastSteps []func() error
+
+func (l *lastSteps) add(f func() error) { *l = append(*l, f) }
+
+func (l *lastSteps) run() error {
+	for _, f := range *l {
+		if err := f(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// number gives a document the next number of its series, stores it and
+// records its event.
+func (s *Service) number(ctx context.Context, tx till.Tx, a *till.Account, d *till.Document, now time.Time) error {
+	scope := till.Scope{AccountID: d.AccountID, Livemode: d.Livemode}
+	year := now.UTC().Year()
+	seq, err := tx.NextDocumentNumber(ctx, scope, d.Kind, year)
+	if err != nil {
+		return err
+	}
+	d.Number, d.Year, d.Sequence = documentNumber(a.InvoicePrefix, d.Kind, year, seq), year, seq
 	if err := tx.CreateDocument(ctx, d); err != nil {
 		return err
 	}
-	p.InvoiceID = d.ID
-	return s.emit(ctx, tx, scope, till.EventInvoiceCreated, "invoice", d.ID, 1, d, now)
+	typ, obj := till.EventInvoiceCreated, "invoice"
+	if d.Kind == till.DocCreditNote {
+		typ, obj = till.EventCreditNoteCreated, "credit_note"
+	}
+	return s.emit(ctx, tx, scope, typ, obj, d.ID, 1, d, now)
 }
 
 // issueCreditNote issues the credit note of a refund that has just
 // succeeded, in the unit of work that records it.
-func (s *Service) issueCreditNote(ctx context.Context, tx till.Tx, a *till.Account, p *till.Payment, r *till.Refund, now time.Time) error {
+func (s *Service) issueCreditNote(ctx context.Context, tx till.Tx, a *till.Account, p *till.Payment, r *till.Refund, now time.Time, last *lastSteps) error {
 	scope := till.Scope{AccountID: p.AccountID, Livemode: p.Livemode}
 	var inv *till.Document
 	if p.InvoiceID != "" {
@@ -166,15 +194,9 @@ func (s *Service) issueCreditNote(ctx context.Context, tx till.Tx, a *till.Accou
 	if err != nil {
 		return err
 	}
-	year := now.UTC().Year()
-	seq, err := tx.NextDocumentNumber(ctx, scope, till.DocCreditNote, year)
-	if err != nil {
-		return err
-	}
 	buyer := buyerOf(cust)
 	d := &till.Document{
 		ID: s.ids.NewID(till.PrefixCreditNote), AccountID: p.AccountID, Livemode: p.Livemode, Kind: till.DocCreditNote,
-		Number: documentNumber(a.InvoicePrefix, till.DocCreditNote, year, seq), Year: year, Sequence: seq,
 		PaymentID: p.ID, RefundID: r.ID, CustomerID: p.CustomerID, IssueDate: now, SupplyDate: now,
 		Seller: sellerOf(a), Buyer: buyer, Currency: p.Currency, TaxBehavior: p.TaxBehavior,
 		TaxSummary: r.Breakdown, Subtotal: r.Net, Tax: r.Tax, Total: r.Amount, Reason: r.Reason, CreatedAt: now,
@@ -193,11 +215,9 @@ func (s *Service) issueCreditNote(ctx context.Context, tx till.Tx, a *till.Accou
 			Rate: l.Rate, Tax: l.TaxAmount, Gross: l.TaxableAmount + l.TaxAmount, Country: l.Country, Reason: l.Reason})
 	}
 	d.Notes = taxNotes(r.Breakdown, d.Buyer)
-	if err := tx.CreateDocument(ctx, d); err != nil {
-		return err
-	}
 	r.CreditNoteID = d.ID
-	return s.emit(ctx, tx, scope, till.EventCreditNoteCreated, "credit_note", d.ID, 1, d, now)
+	last.add(func() error { return s.number(ctx, tx, a, d, now) })
+	return nil
 }
 
 // Document returns an invoice (in_…) or credit note (cn_…) of the caller.

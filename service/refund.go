@@ -193,6 +193,7 @@ func (s *Service) settleRefund(ctx context.Context, scope till.Scope, refundID s
 		if err != nil {
 			return err
 		}
+		var last lastSteps
 		pFrom, rFrom := p.Version, r.Version
 		settled := now
 		r.Attempt.SettledAt = &settled
@@ -222,7 +223,7 @@ func (s *Service) settleRefund(ctx context.Context, scope till.Scope, refundID s
 					return err
 				}
 			}
-			if err := s.issueCreditNote(ctx, tx, a, p, r, now); err != nil {
+			if err := s.issueCreditNote(ctx, tx, a, p, r, now, &last); err != nil {
 				return err
 			}
 			if err := s.postRefund(ctx, tx, p, r, now); err != nil {
@@ -259,7 +260,10 @@ func (s *Service) settleRefund(ctx context.Context, scope till.Scope, refundID s
 		if err := tx.DeleteTasks(ctx, taskRefundReconcile, r.ID); err != nil {
 			return err
 		}
-		return s.completeKey(ctx, tx, scope, idem, r.ID, r, nil)
+		if err := s.completeKey(ctx, tx, scope, idem, r.ID, r, nil); err != nil {
+			return err
+		}
+		return last.run()
 	})
 	return out, err
 }
