@@ -73,6 +73,8 @@ type Store struct {
 	closeErr error
 
 	checkpoints    atomic.Int64
+	restarts       atomic.Int64
+	walFrames      atomic.Int64 // WAL size at the last checkpoint
 	checkpointDone chan struct{}
 }
 
@@ -162,17 +164,18 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 
 // checkpointInterval is how often the checkpointer copies committed WAL
 // frames back into the database; walRestartFrames is the WAL size (in 4 KiB
-// frames) beyond which it also waits for readers to let the WAL restart from
-// its beginning, so the file cannot grow without bound.
+// frames) beyond which the writer, between two batches, lets the WAL start
+// over from its beginning, so that the file cannot grow without bound.
 const (
 	checkpointInterval = 200 * time.Millisecond
-	walRestartFrames   = 64 * 1024
+	walRestartFrames   = 16 * 1024
 )
 
 // checkpointer runs PASSIVE checkpoints, which never block the writer or the
-// readers, off the request path. When the WAL has grown large it runs a
-// RESTART checkpoint, which waits for readers on old frames (briefly holding
-// off the writer) so that the next commit writes the WAL from its start.
+// readers, off the request path, and tells the writer how large the WAL is.
+// Under a steady stream of commits the WAL never becomes fully checkpointed
+// at the start of a write, which is when SQLite would restart it by itself;
+// the writer does it (restartWAL).
 func (s *Store) checkpointer() {
 	defer close(s.checkpointDone)
 	t := time.NewTicker(checkpointInterval)
@@ -189,11 +192,7 @@ func (s *Store) checkpointer() {
 			continue
 		}
 		s.checkpoints.Add(1)
-		if frames > walRestartFrames && done == frames {
-			if err := s.cdb.QueryRow("PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &frames, &done); err != nil {
-				s.log.Warn("sqlite: restart checkpoint failed", "err", err)
-			}
-		}
+		s.walFrames.Store(int64(frames))
 	}
 }
 
@@ -260,12 +259,13 @@ type WriterStats struct {
 	Exec        time.Duration // running Update functions (with BEGIN and savepoints)
 	Commit      time.Duration // COMMIT: writing WAL frames and fsync
 	Checkpoints int64
+	Restarts    int64 // checkpoints that let the WAL start over
 }
 
 // WriterStats returns the writer's counters since Open.
 func (s *Store) WriterStats() WriterStats {
 	return WriterStats{Commits: s.commits.Load(), Units: s.units.Load(), Exec: time.Duration(s.execNs.Load()),
-		Commit: time.Duration(s.commitNs.Load()), Checkpoints: s.checkpoints.Load()}
+		Commit: time.Duration(s.commitNs.Load()), Checkpoints: s.checkpoints.Load(), Restarts: s.restarts.Load()}
 }
 
 // View runs fn in a read-only transaction on a consistent snapshot.
@@ -378,6 +378,28 @@ func (s *Store) writer() {
 			}
 		}
 		s.runBatch(batch)
+		if s.walFrames.Load() > walRestartFrames {
+			s.restartWAL()
+		}
+	}
+}
+
+// restartWAL copies what is left of the WAL into the database and lets the
+// next commit write the WAL from its start. It runs on the writer between
+// batches, so no write waits on it but the next batch; most frames were
+// copied already by the checkpointer, so it mostly waits for readers still on
+// old frames, which are short.
+func (s *Store) restartWAL() {
+	start := time.Now()
+	var busy, frames, done int
+	err := s.wconn.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &frames, &done)
+	switch {
+	case err != nil:
+		s.log.Warn("sqlite: WAL restart failed", "err", err)
+	case busy == 0:
+		s.restarts.Add(1)
+		s.walFrames.Store(0)
+		s.log.Debug("sqlite: WAL restarted", "frames", frames, "took", time.Since(start))
 	}
 }
 

@@ -110,7 +110,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if cfg.lease <= cfg.processorTimeout {
 		return usageError{"--lease must be longer than --processor-timeout"}
 	}
-	log, err := newLogger(cfg.logLevel, stderr)
+	logOut := newLogWriter(stderr)
+	defer logOut.Close()
+	log, err := newLogger(cfg.logLevel, logOut)
 	if err != nil {
 		return err
 	}
@@ -225,7 +227,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	wg.Wait()
 	if sq, ok := st.Store.(*sqlite.Store); ok {
 		w := sq.WriterStats()
-		log.Info("stopped", "commits", w.Commits, "units", w.Units, "exec", w.Exec.String(), "commit", w.Commit.String(), "checkpoints", w.Checkpoints)
+		log.Info("stopped", "commits", w.Commits, "units", w.Units, "exec", w.Exec.String(), "commit", w.Commit.String(), "checkpoints", w.Checkpoints, "wal_restarts", w.Restarts)
 	} else {
 		log.Info("stopped")
 	}

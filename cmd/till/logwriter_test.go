@@ -1,0 +1,48 @@
+package main
+
+import (
+	"bytes"
+	"sync"
+	"testing"
+	"time"
+)
+
+type lockedBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func TestLogWriter(t *testing.T) {
+	var out lockedBuf
+	w := newLogWriter(&out)
+	w.Write([]byte(`{"level":"INFO","msg":"one"}` + "\n"))
+	if out.String() != "" {
+		t.Fatal("an info line was written at once")
+	}
+	w.Write([]byte(`{"level":"ERROR","msg":"two"}` + "\n"))
+	if got := out.String(); got != `{"level":"INFO","msg":"one"}`+"\n"+`{"level":"ERROR","msg":"two"}`+"\n" {
+		t.Fatalf("an error line must flush everything before it in order: %q", got)
+	}
+	w.Write([]byte(`{"level":"INFO","msg":"three"}` + "\n"))
+	time.Sleep(3 * flushEvery)
+	if !bytes.Contains([]byte(out.String()), []byte("three")) {
+		t.Fatal("buffered lines are not flushed within flushEvery")
+	}
+	w.Write([]byte(`{"level":"INFO","msg":"four"}` + "\n"))
+	w.Close()
+	if !bytes.Contains([]byte(out.String()), []byte("four")) {
+		t.Fatal("Close did not flush")
+	}
+}
