@@ -406,14 +406,14 @@ func (s *Service) checkProcessor(ctx context.Context, a *till.Account, livemode 
 
 // source builds what the processor charges for pm, decrypting a vaulted card
 // number in memory. The returned func wipes it.
-func (s *Service) source(pm *till.PaymentMethod) (till.PaymentSource, func(), error) {
+func (s *Service) source(ctx context.Context, pm *till.PaymentMethod) (till.PaymentSource, func(), error) {
 	if pm.ProviderRef != "" {
 		return till.PaymentSource{ProviderRef: pm.ProviderRef, Fingerprint: pm.Card.Fingerprint}, func() {}, nil
 	}
 	if pm.SealedPAN == nil {
 		return till.PaymentSource{}, func() {}, till.Conflict("Payment method %s was detached; its card data is gone.", pm.ID)
 	}
-	pan, err := s.keys.Open(pm.SealedPAN, pm.DataKeyID, []byte(pm.ID))
+	pan, err := s.open(ctx, pm.SealedPAN, pm.DataKeyID, []byte(pm.ID))
 	if err != nil {
 		return till.PaymentSource{}, func() {}, err
 	}
@@ -473,7 +473,7 @@ func (s *Service) callCharge(ctx context.Context, a *till.Account, p *till.Payme
 	if err != nil {
 		return nil, err
 	}
-	src, wipe, err := s.source(pm)
+	src, wipe, err := s.source(ctx, pm)
 	defer wipe()
 	if err != nil {
 		return failedResult(err), nil

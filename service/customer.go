@@ -374,7 +374,7 @@ func (s *Service) redeemToken(ctx context.Context, tx till.Tx, c *Caller, token,
 	if now.After(t.CreatedAt.Add(tokenTTL)) {
 		return nil, till.ParamError(till.EValidation, "token", "token %s has expired; tokens can be attached within an hour", token)
 	}
-	pan, err := s.keys.Open(t.SealedPAN, t.DataKeyID, []byte(t.ID))
+	pan, err := s.open(ctx, t.SealedPAN, t.DataKeyID, []byte(t.ID))
 	if err != nil {
 		return nil, err
 	}

@@ -89,7 +89,7 @@ func (s *Service) replay(ctx context.Context, c *Caller, idem *Idem) (bool, erro
 			"This Idempotency-Key was already used with a different request (%s %s); use a new key for a new request.", rec.Method, rec.Path)
 	}
 	if rec.State == till.IdemDone {
-		body, err := s.openResponse(rec)
+		body, err := s.openResponse(ctx, rec)
 		if err != nil {
 			return false, err
 		}
@@ -154,7 +154,7 @@ func (s *Service) sealResponse(body []byte, accountID, key string) ([]byte, erro
 }
 
 // openResponse returns a stored response body, decrypting a sealed one.
-func (s *Service) openResponse(rec *till.IdempotencyRecord) ([]byte, error) {
+func (s *Service) openResponse(ctx context.Context, rec *till.IdempotencyRecord) ([]byte, error) {
 	rest, ok := bytes.CutPrefix(rec.ResponseBody, []byte(sealedPrefix))
 	if !ok {
 		return rec.ResponseBody, nil
@@ -163,7 +163,7 @@ func (s *Service) openResponse(rec *till.IdempotencyRecord) ([]byte, error) {
 	if !ok || s.keys == nil {
 		return nil, errors.New("service: malformed sealed response")
 	}
-	return s.keys.Open(ct, string(dk), []byte("idempotency\x00"+rec.AccountID+"\x00"+rec.Key))
+	return s.open(ctx, ct, string(dk), []byte("idempotency\x00"+rec.AccountID+"\x00"+rec.Key))
 }
 
 // claimKey stores idem in progress for a multi-step request working on

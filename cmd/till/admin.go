@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/tillpay/till"
 	"github.com/tillpay/till/api"
 	"github.com/tillpay/till/service"
 )
@@ -73,8 +74,11 @@ func runAccounts(ctx context.Context, args []string, stdout, stderr io.Writer) e
 }
 
 func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "rotate-data-key" {
+		return runRotateDataKey(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || (args[0] != "create" && args[0] != "revoke") {
-		return usageError{"usage: till keys create --account ID --mode test|live [--publishable] [--json] | till keys revoke KEY_ID"}
+		return usageError{"usage: till keys create --account ID --mode test|live [--publishable] [--json] | till keys revoke KEY_ID | till keys rotate-data-key"}
 	}
 	var sf storageFlags
 	fs := flag.NewFlagSet("keys "+args[0], flag.ContinueOnError)
@@ -122,5 +126,50 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return json.NewEncoder(stdout).Encode(key)
 	}
 	fmt.Fprintf(stdout, "key %s: %s\n", key.ID, key.Secret)
+	return nil
+}
+
+// runRotateDataKey makes a new active card data key, wrapped under the
+// primary master key, and stores it with the keys it deactivates. Servers
+// keep sealing under the key they loaded until they restart (harmless: every
+// stored key still opens its data) and load a key they do not know the first
+// time they meet data sealed under it.
+func runRotateDataKey(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var sf storageFlags
+	fs := flag.NewFlagSet("keys rotate-data-key", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	sf.register(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	st, err := sf.open(ctx, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	kr, _, err := openKeyring(ctx, st, sf.data)
+	if err != nil {
+		return err
+	}
+	key, deactivated, err := kr.RotateDataKey()
+	if err != nil {
+		return err
+	}
+	err = st.Update(ctx, func(tx till.Tx) error {
+		if err := tx.CreateDataKey(ctx, key); err != nil {
+			return err
+		}
+		for _, k := range deactivated {
+			if err := tx.UpdateDataKey(ctx, k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "new card data key %s (wrapped by %s); %d key(s) deactivated, still used to open what they sealed\n",
+		key.ID, key.MasterKeyID, len(deactivated))
 	return nil
 }
