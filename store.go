@@ -28,8 +28,16 @@ var ErrDuplicate = errors.New("till: duplicate key")
 
 // ErrStale is returned (wrapped) by an Update method whose object changed
 // since it was read. Store.Update runs the function again when it returns an
-// error wrapping ErrStale, a bounded number of times.
+// error wrapping ErrStale, a bounded number of times, and then gives up with
+// Contended.
 var ErrStale = errors.New("till: object changed concurrently")
+
+// Contended is what Store.Update returns when a unit of work kept losing to
+// concurrent changes of the same objects: a state_conflict the caller may
+// simply retry.
+func Contended(err error) error {
+	return &Error{Code: EConflict, Message: "The object was changed by concurrent requests; retry the request.", Err: err}
+}
 
 // Scope is the tenant of an object: one account in one mode. Every read of a
 // merchant's object is scoped; an object of another scope is not found.
@@ -163,6 +171,8 @@ type Tx interface {
 
 	// Payments.
 	CreatePayment(ctx context.Context, p *Payment) error
+	// Payment reads a payment. Inside Update a store may lock it until the
+	// unit ends (PostgreSQL does), so a unit reads a payment it will write.
 	Payment(ctx context.Context, s Scope, id string) (*Payment, error)
 	PaymentByLinkToken(ctx context.Context, token string) (*Payment, error)
 	// UpdatePayment stores p if its stored Version is fromVersion, and

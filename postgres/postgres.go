@@ -245,8 +245,11 @@ func (s *Store) View(ctx context.Context, fn func(till.Tx) error) error {
 func (s *Store) Update(ctx context.Context, fn func(till.Tx) error) error {
 	for run := 1; ; run++ {
 		err := s.update(ctx, fn)
-		if err == nil || run == maxRuns || !retryable(err) {
+		if err == nil || !retryable(err) {
 			return err
+		}
+		if run == maxRuns {
+			return till.Contended(err)
 		}
 		s.log.Debug("postgres: running a unit of work again", "run", run+1, "err", err)
 		pause := time.Duration(rand.Int64N(int64(time.Millisecond) << min(run, 6)))

@@ -450,10 +450,16 @@ func (t *tx) CreatePayment(ctx context.Context, p *till.Payment) error {
 		nullString(p.LinkToken), p.Version, us(p.CreatedAt), mustJSON(p))
 }
 
+// Payment reads a payment; inside Update it locks the row until the unit
+// ends, so units of work on the same payment (concurrent refunds, say) queue
+// instead of failing each other's version checks.
 func (t *tx) Payment(ctx context.Context, s till.Scope, id string) (*till.Payment, error) {
 	p := new(till.Payment)
-	err := t.getDoc(ctx, p, till.NotFound("payment", id),
-		`SELECT doc FROM payments WHERE id = $1 AND account_id = $2 AND livemode = $3`, id, s.AccountID, s.Livemode)
+	q := `SELECT doc FROM payments WHERE id = $1 AND account_id = $2 AND livemode = $3`
+	if t.write {
+		q += ` FOR UPDATE`
+	}
+	err := t.getDoc(ctx, p, till.NotFound("payment", id), q, id, s.AccountID, s.Livemode)
 	return p, err
 }
 

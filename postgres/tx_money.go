@@ -69,10 +69,15 @@ func (t *tx) CreateRefund(ctx context.Context, r *till.Refund) error {
 		r.ID, r.AccountID, r.Livemode, r.PaymentID, string(r.Status), r.Version, us(r.CreatedAt), mustJSON(r))
 }
 
+// Refund reads a refund; inside Update it locks the row until the unit
+// ends (see Payment).
 func (t *tx) Refund(ctx context.Context, s till.Scope, id string) (*till.Refund, error) {
 	r := new(till.Refund)
-	err := t.getDoc(ctx, r, till.NotFound("refund", id),
-		`SELECT doc FROM refunds WHERE id = $1 AND account_id = $2 AND livemode = $3`, id, s.AccountID, s.Livemode)
+	q := `SELECT doc FROM refunds WHERE id = $1 AND account_id = $2 AND livemode = $3`
+	if t.write {
+		q += ` FOR UPDATE`
+	}
+	err := t.getDoc(ctx, r, till.NotFound("refund", id), q, id, s.AccountID, s.Livemode)
 	return r, err
 }
 

@@ -295,8 +295,11 @@ func (s *Store) Update(ctx context.Context, fn func(till.Tx) error) error {
 			return err
 		}
 		err := <-r.err
-		if errors.Is(err, till.ErrStale) && attempt < 5 {
-			continue
+		if errors.Is(err, till.ErrStale) {
+			if attempt < 5 {
+				continue
+			}
+			return till.Contended(err)
 		}
 		return err
 	}
