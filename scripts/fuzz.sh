@@ -78,14 +78,14 @@ for i in "${!targets[@]}"; do
 	echo "fuzz: $pkg $name"
 	# A crasher is written to the package's testdata/fuzz/<name>/; note what is there before the run.
 	dir="$(go list -f '{{.Dir}}' "$pkg")/testdata/fuzz/$name"
-	before="$(ls "$dir" 2>/dev/null | sort || true)"
+	before="$(find "$dir" -type f 2>/dev/null | sort || true)"
 	log="$(mktemp)"
 	# -run '^$' skips the package's ordinary tests, which `go test ./...` has already run.
 	run_status=0
 	job_run go test -run '^$' -fuzz "^${name}\$" -fuzztime "${seconds}s" "$pkg" >"$log" 2>&1 || run_status=$?
 	cat "$log"
 	if ((run_status != 0)); then
-		after="$(ls "$dir" 2>/dev/null | sort || true)"
+		after="$(find "$dir" -type f 2>/dev/null | sort || true)"
 		if [[ "$before" == "$after" ]] && grep -q 'context deadline exceeded' "$log"; then
 			# Go 1.26's fuzz coordinator can report its own -fuzztime deadline as a failure
 			# (golang/go#75804, fixed in Go 1.27): no input failed, none was written.
