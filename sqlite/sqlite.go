@@ -75,6 +75,7 @@ type Store struct {
 	checkpoints    atomic.Int64
 	restarts       atomic.Int64
 	walFrames      atomic.Int64 // WAL size at the last checkpoint
+	nextRestart    time.Time    // the writer's: no WAL restart before then
 	checkpointDone chan struct{}
 }
 
@@ -381,7 +382,7 @@ func (s *Store) writer() {
 			}
 		}
 		s.runBatch(batch)
-		if s.walFrames.Load() > walRestartFrames {
+		if s.walFrames.Load() > walRestartFrames && time.Now().After(s.nextRestart) {
 			s.restartWAL()
 		}
 	}
@@ -394,8 +395,17 @@ func (s *Store) writer() {
 // old frames, which are short.
 func (s *Store) restartWAL() {
 	start := time.Now()
+	ctx := context.Background()
+	// Wait at most 50 ms for readers on old frames (a long one, say from
+	// another process, would otherwise hold the writer for the whole busy
+	// timeout); the next batch tries again.
+	if _, err := s.wconn.ExecContext(ctx, "PRAGMA busy_timeout = 50"); err != nil {
+		s.log.Warn("sqlite: WAL restart skipped", "err", err)
+		return
+	}
+	defer s.wconn.ExecContext(ctx, "PRAGMA busy_timeout = 10000")
 	var busy, frames, done int
-	err := s.wconn.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &frames, &done)
+	err := s.wconn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &frames, &done)
 	switch {
 	case err != nil:
 		s.log.Warn("sqlite: WAL restart failed", "err", err)
@@ -403,6 +413,9 @@ func (s *Store) restartWAL() {
 		s.restarts.Add(1)
 		s.walFrames.Store(0)
 		s.log.Debug("sqlite: WAL restarted", "frames", frames, "took", time.Since(start))
+	default:
+		// A reader kept the WAL: leave the writer alone for a while.
+		s.nextRestart = time.Now().Add(time.Second)
 	}
 }
 
