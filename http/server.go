@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tillpay/till"
@@ -328,7 +329,7 @@ func mutate[T any](s *Server, w http.ResponseWriter, r *http.Request, run func(c
 type limiter struct {
 	rate  float64
 	burst float64
-	mu    chanMutex
+	mu    sync.Mutex
 	m     map[string]*bucket
 }
 
@@ -337,26 +338,19 @@ type bucket struct {
 	last   time.Time
 }
 
-// chanMutex is a mutex that never blocks the scheduler for long; a plain
-// sync.Mutex would do, this keeps the limiter free of imports.
-type chanMutex chan struct{}
-
-func (m chanMutex) lock()   { m <- struct{}{} }
-func (m chanMutex) unlock() { <-m }
-
 func newLimiter(rate float64, burst int) *limiter {
 	if burst <= 0 {
 		burst = int(2 * rate)
 	}
-	return &limiter{rate: rate, burst: float64(burst), mu: make(chanMutex, 1), m: map[string]*bucket{}}
+	return &limiter{rate: rate, burst: float64(burst), m: map[string]*bucket{}}
 }
 
 func (l *limiter) allow(key string, now time.Time) bool {
 	if l.rate <= 0 {
 		return true
 	}
-	l.mu.lock()
-	defer l.mu.unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	b := l.m[key]
 	if b == nil {
 		if len(l.m) > 100000 {
