@@ -246,13 +246,6 @@ func (s *Store) Settings(ctx context.Context) (map[string]string, error) {
 	return out, err
 }
 
-// Stats reports how many write transactions the writer committed and how
-// many Update functions they carried; units/commits is the mean group-commit
-// batch.
-func (s *Store) Stats() (commits, units int64) {
-	return s.commits.Load(), s.units.Load()
-}
-
 // WriterStats is where the writer's time went.
 type WriterStats struct {
 	Commits     int64
@@ -484,15 +477,9 @@ func (s *Store) runOptimistic(live []*request) ([]error, error) {
 			return nil, errUnitFailed
 		}
 	}
-	mid := time.Now()
-	if err := s.control("COMMIT"); err != nil {
-		s.control("ROLLBACK")
+	if err := s.commit(start, len(live)); err != nil {
 		return nil, err
 	}
-	s.execNs.Add(int64(mid.Sub(start)))
-	s.commitNs.Add(int64(time.Since(mid)))
-	s.commits.Add(1)
-	s.units.Add(int64(len(live)))
 	return make([]error, len(live)), nil
 }
 
@@ -507,15 +494,25 @@ func (s *Store) runOne(r *request) error {
 		}
 		return err
 	}
+	if err := s.commit(start, 1); err != nil {
+		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	return nil
+}
+
+// commit commits the writer's transaction, begun at start with units Update
+// functions in it, and counts where the time went; a failed commit is rolled
+// back.
+func (s *Store) commit(start time.Time, units int) error {
 	mid := time.Now()
 	if err := s.control("COMMIT"); err != nil {
 		s.control("ROLLBACK")
-		return fmt.Errorf("sqlite: commit: %w", err)
+		return err
 	}
 	s.execNs.Add(int64(mid.Sub(start)))
 	s.commitNs.Add(int64(time.Since(mid)))
 	s.commits.Add(1)
-	s.units.Add(1)
+	s.units.Add(int64(units))
 	return nil
 }
 
@@ -542,15 +539,9 @@ func (s *Store) runShared(live []*request) ([]error, error) {
 			return nil, err
 		}
 	}
-	mid := time.Now()
-	if err := s.control("COMMIT"); err != nil {
-		s.control("ROLLBACK")
+	if err := s.commit(start, len(live)); err != nil {
 		return nil, err
 	}
-	s.execNs.Add(int64(mid.Sub(start)))
-	s.commitNs.Add(int64(time.Since(mid)))
-	s.commits.Add(1)
-	s.units.Add(int64(len(live)))
 	return results, nil
 }
 

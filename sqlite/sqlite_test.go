@@ -70,7 +70,7 @@ func TestGroupCommit(t *testing.T) {
 	if err := st.Update(ctx, func(tx till.Tx) error { return tx.CreateAccount(ctx, a) }); err != nil {
 		t.Fatal(err)
 	}
-	c0, u0 := st.Stats()
+	w0 := st.WriterStats()
 	const n = 400
 	var wg sync.WaitGroup
 	for i := range n {
@@ -82,8 +82,8 @@ func TestGroupCommit(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	c1, u1 := st.Stats()
-	commits, units := c1-c0, u1-u0
+	w1 := st.WriterStats()
+	commits, units := w1.Commits-w0.Commits, w1.Units-w0.Units
 	if units != n || commits >= units {
 		t.Fatalf("%d units in %d commits: want all units and fewer commits", units, commits)
 	}
