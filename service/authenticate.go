@@ -92,7 +92,7 @@ func (s *Service) AuthenticationPage(ctx context.Context, token string) (*Authen
 			v.MerchantName = a.Name
 		}
 		if p.PaymentMethodID != "" {
-			scope := till.Scope{AccountID: p.AccountID, Livemode: p.Livemode}
+			scope := scopeOf(p)
 			pm, err := tx.PaymentMethod(ctx, scope, p.PaymentMethodID)
 			switch {
 			case err == nil:
@@ -192,7 +192,7 @@ func (s *Service) CompleteAuthentication(ctx context.Context, token string, appr
 	// The attempt is committed under its reference: from here on a payer who
 	// goes away must not leave the outcome unknown.
 	ctx = context.WithoutCancel(ctx)
-	return s.executeAuthenticated(ctx, till.Scope{AccountID: p.AccountID, Livemode: p.Livemode}, p.ID, attemptID)
+	return s.executeAuthenticated(ctx, scopeOf(p), p.ID, attemptID)
 }
 
 // executeAuthenticated is execute for an attempt the payer authenticated

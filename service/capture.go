@@ -59,7 +59,7 @@ func capturePlan(ctx context.Context, tx till.Tx, a *till.Account, p *till.Payme
 		return nil, till.ParamError(till.EValidation, "amount",
 			"a partial capture of a payment whose line items are taxed differently is not supported; capture in full and refund the difference")
 	}
-	cust, err := tx.Customer(ctx, till.Scope{AccountID: p.AccountID, Livemode: p.Livemode}, p.CustomerID)
+	cust, err := tx.Customer(ctx, scopeOf(p), p.CustomerID)
 	if err != nil {
 		return nil, err
 	}
@@ -216,7 +216,7 @@ func (s *Service) applyCapture(ctx context.Context, tx till.Tx, a *till.Account,
 	if err := s.onCaptured(ctx, tx, a, p, now, pre); err != nil {
 		return err
 	}
-	return s.emit(ctx, tx, till.Scope{AccountID: p.AccountID, Livemode: p.Livemode}, ev, "payment", p.ID, p.Version, p, now)
+	return s.emit(ctx, tx, scopeOf(p), ev, "payment", p.ID, p.Version, p, now)
 }
 
 // applyRelease records the processor's answer to a release: the hold is
@@ -238,7 +238,7 @@ func (s *Service) applyRelease(ctx context.Context, tx till.Tx, p *till.Payment,
 	if err := tx.DeleteTasks(ctx, taskHoldExpiry, p.ID); err != nil {
 		return err
 	}
-	return s.emit(ctx, tx, till.Scope{AccountID: p.AccountID, Livemode: p.Livemode}, ev, "payment", p.ID, p.Version, p, now)
+	return s.emit(ctx, tx, scopeOf(p), ev, "payment", p.ID, p.Version, p, now)
 }
 
 // scheduleHoldExpiry queues the release of a new hold at the end of its

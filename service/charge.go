@@ -251,6 +251,11 @@ func (s *Service) Charge(ctx context.Context, c *Caller, idem *Idem, in api.Char
 	return out, resultErr
 }
 
+// scopeOf is the tenant of a payment.
+func scopeOf(p *till.Payment) till.Scope {
+	return scopeOf(p)
+}
+
 // loaded is what a charge reads before its units of work: the account, the
 // payment, its customer and payment method. The reads happen in a read-only
 // transaction, off the single writer; the units of work that follow use
@@ -386,13 +391,25 @@ func (s *Service) addAttempt(p *till.Payment, kind till.AttemptKind, amount int6
 // another process (or this one after a restart) runs if the attempt is not
 // settled by then.
 func (s *Service) leaseReconcile(ctx context.Context, tx till.Tx, p *till.Payment) error {
+	return s.reconcileTask(ctx, tx, taskReconcile, scopeOf(p), p.ID, p.LastAttempt().ID, true)
+}
+
+// reconcileTask replaces the reconcile task of kind about ref (a payment or
+// refund of scope sc). Leased, it is the safety net written with a new
+// attempt: held by this process for as long as the processor call may take,
+// due once that is over. Not leased, it asks the reconciler to look again
+// after the reconcile delay (a pending or unknown outcome).
+func (s *Service) reconcileTask(ctx context.Context, tx till.Tx, kind string, sc till.Scope, ref, ref2 string, leased bool) error {
+	if err := tx.DeleteTasks(ctx, kind, ref); err != nil {
+		return err
+	}
 	now := s.clock.Now()
-	att := p.LastAttempt()
-	return tx.CreateTask(ctx, &till.Task{
-		ID: s.ids.NewID(till.PrefixTask), Kind: taskReconcile, AccountID: p.AccountID, Livemode: p.Livemode,
-		Ref: p.ID, Ref2: att.ID, RunAt: now.Add(s.timeout), LeaseOwner: s.instance, LeaseUntil: now.Add(s.lease),
-		CreatedAt: now,
-	})
+	t := &till.Task{ID: s.ids.NewID(till.PrefixTask), Kind: kind, AccountID: sc.AccountID, Livemode: sc.Livemode,
+		Ref: ref, Ref2: ref2, RunAt: now.Add(s.recAfter), CreatedAt: now}
+	if leased {
+		t.RunAt, t.LeaseOwner, t.LeaseUntil = now.Add(s.timeout), s.instance, now.Add(s.lease)
+	}
+	return tx.CreateTask(ctx, t)
 }
 
 // checkProcessor refuses to charge in a mode that has no processor.
@@ -556,7 +573,7 @@ func (s *Service) settleLoaded(ctx context.Context, scope till.Scope, paymentID,
 			if err := tx.DeleteTasks(ctx, taskReconcile, p.ID); err != nil {
 				return err
 			}
-		} else if err := s.rescheduleReconcile(ctx, tx, p, att, res == nil && callErr != nil); err != nil {
+		} else if err := s.reconcileTask(ctx, tx, taskReconcile, scope, p.ID, att.ID, false); err != nil {
 			return err
 		}
 		cardErr = cardError(p, s.baseURL)
@@ -572,20 +589,6 @@ func (s *Service) settleLoaded(ctx context.Context, scope till.Scope, paymentID,
 	return out, cardErr
 }
 
-// rescheduleReconcile frees the attempt's reconcile task to run again soon:
-// right after the reconcile delay when the outcome is unknown, or to poll a
-// pending answer.
-func (s *Service) rescheduleReconcile(ctx context.Context, tx till.Tx, p *till.Payment, att *till.Attempt, unknown bool) error {
-	if err := tx.DeleteTasks(ctx, taskReconcile, p.ID); err != nil {
-		return err
-	}
-	now := s.clock.Now()
-	return tx.CreateTask(ctx, &till.Task{
-		ID: s.ids.NewID(till.PrefixTask), Kind: taskReconcile, AccountID: p.AccountID, Livemode: p.Livemode,
-		Ref: p.ID, Ref2: att.ID, RunAt: now.Add(s.recAfter), CreatedAt: now,
-	})
-}
-
 // applyResult records a processor answer on a processing attempt and moves
 // the payment accordingly. A nil result (unknown outcome) or a pending one
 // leaves both processing.
@@ -596,7 +599,7 @@ func (s *Service) applyResult(ctx context.Context, tx till.Tx, a *till.Account, 
 	if res.ProviderRef != "" {
 		att.ProviderRef = res.ProviderRef
 	}
-	scope := till.Scope{AccountID: p.AccountID, Livemode: p.Livemode}
+	scope := scopeOf(p)
 	if res.Outcome == till.ProcessorPending {
 		if att.Code == "" {
 			att.Code = "pending"
@@ -687,7 +690,7 @@ func declineOf(res *till.ProcessorResult) (code, msg string) {
 // the invoice, the ledger entry and the receipt.
 // pre may hold the customer and method read earlier.
 func (s *Service) onCaptured(ctx context.Context, tx till.Tx, a *till.Account, p *till.Payment, now time.Time, pre *loaded) error {
-	scope := till.Scope{AccountID: p.AccountID, Livemode: p.Livemode}
+	scope := scopeOf(p)
 	cust, pm := pre.cust, pre.pm
 	if cust == nil || cust.ID != p.CustomerID {
 		var err error

@@ -81,7 +81,7 @@ func (s *Service) watchDisputes(ctx context.Context, tx till.Tx, a *till.Account
 	// One pending watch row per account and mode serves every charge made
 	// until the next poll: its id is fixed, so a charge that finds it
 	// already there adds nothing (and touches no shared row).
-	scope := till.Scope{AccountID: p.AccountID, Livemode: p.Livemode}
+	scope := scopeOf(p)
 	now := s.clock.Now()
 	err := tx.CreateTask(ctx, &till.Task{
 		ID: "task_dw_" + disputeWatchRef(scope), Kind: taskDisputeWatch, AccountID: scope.AccountID, Livemode: scope.Livemode,

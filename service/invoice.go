@@ -182,7 +182,7 @@ func (s *Service) number(ctx context.Context, tx till.Tx, a *till.Account, d *ti
 // issueCreditNote issues the credit note of a refund that has just
 // succeeded, in the unit of work that records it.
 func (s *Service) issueCreditNote(ctx context.Context, tx till.Tx, a *till.Account, p *till.Payment, r *till.Refund, now time.Time, last *lastSteps) error {
-	scope := till.Scope{AccountID: p.AccountID, Livemode: p.Livemode}
+	scope := scopeOf(p)
 	var inv *till.Document
 	if p.InvoiceID != "" {
 		var err error

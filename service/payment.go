@@ -144,7 +144,7 @@ func (s *Service) maybeRetry(ctx context.Context, tx till.Tx, a *till.Account, p
 	if err != nil {
 		return err
 	}
-	if err := s.emit(ctx, tx, till.Scope{AccountID: p.AccountID, Livemode: p.Livemode}, ev, "payment", p.ID, p.Version, p, now); err != nil {
+	if err := s.emit(ctx, tx, scopeOf(p), ev, "payment", p.ID, p.Version, p, now); err != nil {
 		return err
 	}
 	return s.scheduleTask(ctx, tx, a, p)

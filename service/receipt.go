@@ -33,7 +33,7 @@ func receiptTo(ctx context.Context, tx till.Tx, p *till.Payment, cust *till.Cust
 	}
 	if cust == nil {
 		var err error
-		if cust, err = tx.Customer(ctx, till.Scope{AccountID: p.AccountID, Livemode: p.Livemode}, p.CustomerID); err != nil {
+		if cust, err = tx.Customer(ctx, scopeOf(p), p.CustomerID); err != nil {
 			return "", err
 		}
 	}

@@ -109,10 +109,7 @@ func (s *Service) startRefund(ctx context.Context, c *Caller, idem *Idem, paymen
 		if err := tx.CreateRefund(ctx, r); err != nil {
 			return err
 		}
-		real := s.clock.Now()
-		if err := tx.CreateTask(ctx, &till.Task{ID: s.ids.NewID(till.PrefixTask), Kind: taskRefundReconcile, AccountID: p.AccountID,
-			Livemode: p.Livemode, Ref: r.ID, Ref2: p.ID, RunAt: real.Add(s.timeout), LeaseOwner: s.instance,
-			LeaseUntil: real.Add(s.lease), CreatedAt: real}); err != nil {
+		if err := s.reconcileTask(ctx, tx, taskRefundReconcile, scope, r.ID, p.ID, true); err != nil {
 			return err
 		}
 		out = r
@@ -179,12 +176,7 @@ func (s *Service) settleRefund(ctx context.Context, scope till.Scope, refundID s
 					return err
 				}
 			}
-			if err := tx.DeleteTasks(ctx, taskRefundReconcile, r.ID); err != nil {
-				return err
-			}
-			real := s.clock.Now()
-			if err := tx.CreateTask(ctx, &till.Task{ID: s.ids.NewID(till.PrefixTask), Kind: taskRefundReconcile, AccountID: r.AccountID,
-				Livemode: r.Livemode, Ref: r.ID, Ref2: r.PaymentID, RunAt: real.Add(s.recAfter), CreatedAt: real}); err != nil {
+			if err := s.reconcileTask(ctx, tx, taskRefundReconcile, scope, r.ID, r.PaymentID, false); err != nil {
 				return err
 			}
 			return s.completeKey(ctx, tx, scope, idem, r.ID, r, nil)
