@@ -253,7 +253,7 @@ func (s *Service) Charge(ctx context.Context, c *Caller, idem *Idem, in api.Char
 
 // scopeOf is the tenant of a payment.
 func scopeOf(p *till.Payment) till.Scope {
-	return scopeOf(p)
+	return till.Scope{AccountID: p.AccountID, Livemode: p.Livemode}
 }
 
 // loaded is what a charge reads before its units of work: the account, the
@@ -391,25 +391,31 @@ func (s *Service) addAttempt(p *till.Payment, kind till.AttemptKind, amount int6
 // another process (or this one after a restart) runs if the attempt is not
 // settled by then.
 func (s *Service) leaseReconcile(ctx context.Context, tx till.Tx, p *till.Payment) error {
-	return s.reconcileTask(ctx, tx, taskReconcile, scopeOf(p), p.ID, p.LastAttempt().ID, true)
+	return tx.CreateTask(ctx, s.reconcileTask(taskReconcile, scopeOf(p), p.ID, p.LastAttempt().ID, true))
 }
 
-// reconcileTask replaces the reconcile task of kind about ref (a payment or
-// refund of scope sc). Leased, it is the safety net written with a new
-// attempt: held by this process for as long as the processor call may take,
-// due once that is over. Not leased, it asks the reconciler to look again
-// after the reconcile delay (a pending or unknown outcome).
-func (s *Service) reconcileTask(ctx context.Context, tx till.Tx, kind string, sc till.Scope, ref, ref2 string, leased bool) error {
+// requeueReconcile replaces the reconcile task of kind about ref with one due
+// after the reconcile delay: the reconciler looks again at a pending or
+// unknown outcome.
+func (s *Service) requeueReconcile(ctx context.Context, tx till.Tx, kind string, sc till.Scope, ref, ref2 string) error {
 	if err := tx.DeleteTasks(ctx, kind, ref); err != nil {
 		return err
 	}
+	return tx.CreateTask(ctx, s.reconcileTask(kind, sc, ref, ref2, false))
+}
+
+// reconcileTask is a reconcile task of kind about ref (a payment or refund of
+// scope sc). Leased, it is the safety net written with a new attempt: held by
+// this process for as long as the processor call may take, due once that is
+// over. Not leased, it is due after the reconcile delay.
+func (s *Service) reconcileTask(kind string, sc till.Scope, ref, ref2 string, leased bool) *till.Task {
 	now := s.clock.Now()
 	t := &till.Task{ID: s.ids.NewID(till.PrefixTask), Kind: kind, AccountID: sc.AccountID, Livemode: sc.Livemode,
 		Ref: ref, Ref2: ref2, RunAt: now.Add(s.recAfter), CreatedAt: now}
 	if leased {
 		t.RunAt, t.LeaseOwner, t.LeaseUntil = now.Add(s.timeout), s.instance, now.Add(s.lease)
 	}
-	return tx.CreateTask(ctx, t)
+	return t
 }
 
 // checkProcessor refuses to charge in a mode that has no processor.
@@ -573,7 +579,7 @@ func (s *Service) settleLoaded(ctx context.Context, scope till.Scope, paymentID,
 			if err := tx.DeleteTasks(ctx, taskReconcile, p.ID); err != nil {
 				return err
 			}
-		} else if err := s.reconcileTask(ctx, tx, taskReconcile, scope, p.ID, att.ID, false); err != nil {
+		} else if err := s.requeueReconcile(ctx, tx, taskReconcile, scope, p.ID, att.ID); err != nil {
 			return err
 		}
 		cardErr = cardError(p, s.baseURL)

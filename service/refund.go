@@ -109,7 +109,7 @@ func (s *Service) startRefund(ctx context.Context, c *Caller, idem *Idem, paymen
 		if err := tx.CreateRefund(ctx, r); err != nil {
 			return err
 		}
-		if err := s.reconcileTask(ctx, tx, taskRefundReconcile, scope, r.ID, p.ID, true); err != nil {
+		if err := tx.CreateTask(ctx, s.reconcileTask(taskRefundReconcile, scope, r.ID, p.ID, true)); err != nil {
 			return err
 		}
 		out = r
@@ -176,7 +176,7 @@ func (s *Service) settleRefund(ctx context.Context, scope till.Scope, refundID s
 					return err
 				}
 			}
-			if err := s.reconcileTask(ctx, tx, taskRefundReconcile, scope, r.ID, r.PaymentID, false); err != nil {
+			if err := s.requeueReconcile(ctx, tx, taskRefundReconcile, scope, r.ID, r.PaymentID); err != nil {
 				return err
 			}
 			return s.completeKey(ctx, tx, scope, idem, r.ID, r, nil)
