@@ -304,6 +304,12 @@ func TestErrorEnvelopeEverywhere(t *testing.T) {
 			t.Fatalf("unknown route message: %q", e.Error.Message)
 		}
 		wantErrorResponse(t, Must[*client.Response](t)(anon.Raw(ctx, "GET", "/nope", nil)), 404, "resource_missing")
+		// An empty or dot segment is a missing id, not a redirect (which
+		// a client would follow, re-sending a POST elsewhere).
+		for _, p := range []string{"/v1/customers//payment-methods", "/v1/customers/./payment-methods", "/v1/payments/../account"} {
+			r := Must[*client.Response](t)(env.Client.Raw(ctx, "POST", p, []byte(`{}`)))
+			wantErrorResponse(t, r, 404, "resource_missing")
+		}
 		wantErrorResponse(t, Must[*client.Response](t)(env.Client.Raw(ctx, "GET", "/v1/customers/cus_nope", nil)), 404, "resource_missing")
 		wantErrorResponse(t, Must[*client.Response](t)(env.Client.Raw(ctx, "GET", "/v1/payments/pay_nope", nil)), 404, "resource_missing")
 		wantErrorResponse(t, Must[*client.Response](t)(env.Client.Raw(ctx, "GET", "/v1/payment-methods/pm_nope", nil)), 404, "resource_missing")

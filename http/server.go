@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path"
 	"regexp"
 	"runtime/debug"
 	"strings"
@@ -199,8 +200,25 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			}
 			s.log.Log(r.Context(), level, "request", attrs...)
 		}()
+		if !cleanPath(r.URL.Path) {
+			// ServeMux would answer 307 to the cleaned path: an empty
+			// segment ("/v1/customers//payment-methods") is a missing id,
+			// not a request for another URL.
+			s.fail(sw, r, till.Errorf(till.ENotFound, "Unrecognized request URL (%s %s).", r.Method, r.URL.Path))
+			return
+		}
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// cleanPath reports whether p is already in canonical form: no empty, "."
+// or ".." segments (a trailing slash aside).
+func cleanPath(p string) bool {
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c == p
 }
 
 // logPath returns a request path fit for logs: the bearer token of a
