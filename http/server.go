@@ -99,7 +99,7 @@ func New(svc *service.Service, opts Options) *Server {
 			s.fail(w, r, till.Errorf(till.EMethodNotAllowed, "%s is not allowed on %s; allowed: %s.", r.Method, r.URL.Path, strings.Join(allow[pattern], ", ")))
 			return
 		}
-		s.fail(w, r, till.Errorf(till.ENotFound, "Unrecognized request URL (%s %s).", r.Method, r.URL.Path))
+		s.fail(w, r, unrecognized(r))
 	})
 	s.handler = s.middleware(s.mux)
 	return s
@@ -204,11 +204,16 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			// ServeMux would answer 307 to the cleaned path: an empty
 			// segment ("/v1/customers//payment-methods") is a missing id,
 			// not a request for another URL.
-			s.fail(sw, r, till.Errorf(till.ENotFound, "Unrecognized request URL (%s %s).", r.Method, r.URL.Path))
+			s.fail(sw, r, unrecognized(r))
 			return
 		}
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// unrecognized is the 404 of a URL that no route serves.
+func unrecognized(r *http.Request) error {
+	return till.Errorf(till.ENotFound, "Unrecognized request URL (%s %s).", r.Method, r.URL.Path)
 }
 
 // cleanPath reports whether p is already in canonical form: no empty, "."
