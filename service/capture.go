@@ -126,7 +126,9 @@ func (s *Service) holdOperation(ctx context.Context, c *Caller, idem *Idem, id s
 		if err != nil {
 			return err
 		}
+		s.at(string(kind) + ".before-call")
 		res, callErr := s.callHold(ctx, a, p, p.Attempt(attemptID), s.now(a, scope.Livemode))
+		s.at(string(kind) + ".after-call")
 		out, resultErr = s.settle(ctx, scope, id, attemptID, res, callErr, idem)
 		if out == nil {
 			return resultErr

@@ -45,7 +45,9 @@ func (s *Service) CreateRefund(ctx context.Context, c *Caller, idem *Idem, payme
 		if err != nil {
 			return err
 		}
+		s.at("refund.before-call")
 		res, callErr := s.callRefund(ctx, a, p, r, s.now(a, scope.Livemode))
+		s.at("refund.after-call")
 		out, err = s.settleRefund(ctx, scope, r.ID, res, callErr, idem)
 		return err
 	})

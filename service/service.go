@@ -46,8 +46,9 @@ type Config struct {
 	// Mailer sends receipts; nil keeps them in the local mailbox
 	// (GET /v1/test/emails).
 	Mailer till.Mailer
-	// Hook, if set, is called at named points of a charge
-	// ("charge.before-call", "charge.after-call"). Crash tests use it to
+	// Hook, if set, is called at named points of a mutating operation
+	// ("charge.before-call", "charge.after-call", and the same for
+	// "refund", "capture" and "release"). Crash tests use it to
 	// stop the process at an exact point; production leaves it nil.
 	Hook func(point string)
 }
