@@ -773,10 +773,11 @@ func DeclineMessage(code string) string {
 }
 
 // resume finishes a multi-step request whose process died before it stored
-// its response: it takes over the key's lease and the payment's reconcile
-// task, asks the processor what happened to the attempt (re-sending it under
-// the same reference if the processor never saw it), settles, and stores the
-// response.
+// its response: it takes over the key's lease and the reconcile task of the
+// object the request works on (a payment for charges, captures and releases;
+// a refund for refunds), asks the processor what happened to the attempt
+// (re-sending it under the same reference if the processor never saw it),
+// settles, and stores the response.
 func (s *Service) resume(ctx context.Context, c *Caller, idem *Idem) error {
 	scope := c.Scope()
 	var rec *till.IdempotencyRecord
@@ -790,7 +791,7 @@ func (s *Service) resume(ctx context.Context, c *Caller, idem *Idem) error {
 		if rec.State == till.IdemDone || now.Before(rec.LeaseUntil) {
 			return nil
 		}
-		tasks, err := tx.ClaimTasks(ctx, till.ClaimRequest{Kinds: []string{taskReconcile}, Ref: rec.ResourceID, Now: now, Limit: 1, Owner: s.instance, Lease: s.lease})
+		tasks, err := tx.ClaimTasks(ctx, till.ClaimRequest{Kinds: []string{reconcileKindOf(rec.ResourceID)}, Ref: rec.ResourceID, Now: now, Limit: 1, Owner: s.instance, Lease: s.lease})
 		if err != nil {
 			return err
 		}
@@ -807,6 +808,9 @@ func (s *Service) resume(ctx context.Context, c *Caller, idem *Idem) error {
 	}
 	if rec.LeaseOwner != s.instance {
 		return inProgress()
+	}
+	if strings.HasPrefix(rec.ResourceID, till.PrefixRefund) {
+		return s.resumeRefund(ctx, scope, rec.ResourceID, claimed, idem)
 	}
 	a, p, pm, err := s.loadForCall(ctx, scope, rec.ResourceID)
 	if err != nil {
@@ -825,6 +829,16 @@ func (s *Service) resume(ctx context.Context, c *Caller, idem *Idem) error {
 	res, callErr := s.lookupOrResend(ctx, a, p, pm, att)
 	_, err = s.settle(ctx, scope, p.ID, att.ID, res, callErr, idem)
 	return ignoreCardError(err)
+}
+
+// reconcileKindOf is the kind of the reconcile task that guards the object
+// a multi-step request works on: a refund's, or a payment's (charges,
+// captures and releases are attempts of the payment).
+func reconcileKindOf(resourceID string) string {
+	if strings.HasPrefix(resourceID, till.PrefixRefund) {
+		return taskRefundReconcile
+	}
+	return taskReconcile
 }
 
 // ignoreCardError drops a card error: it is part of the stored response,

@@ -40,8 +40,15 @@ type Idem struct {
 // MaxIdempotencyKeyLen is the longest Idempotency-Key accepted.
 const MaxIdempotencyKeyLen = 255
 
-// IdempotencyRetention is how long a completed key is remembered.
-const IdempotencyRetention = 24 * time.Hour
+// Idempotency retention (SPEC §1: keys are kept at least 24 hours): the
+// default, and the shortest a Config may set.
+const (
+	DefaultIdempotencyRetention = 7 * 24 * time.Hour
+	MinIdempotencyRetention     = 24 * time.Hour
+)
+
+// idempotencyPurgeEvery is how often the workers forget expired keys.
+const idempotencyPurgeEvery = time.Hour
 
 // errIdemRace means another request claimed the key between the lookup and
 // this request's unit of work; the lookup is repeated.
@@ -200,12 +207,34 @@ func (s *Service) completeKey(ctx context.Context, tx till.Tx, scope till.Scope,
 	return nil
 }
 
-// PurgeIdempotencyKeys forgets completed keys older than the retention.
+// PurgeIdempotencyKeys forgets completed keys older than the retention
+// (Config.IdempotencyRetention); keys of requests still in progress are
+// kept. It returns how many it forgot. The workers call it every hour.
 func (s *Service) PurgeIdempotencyKeys(ctx context.Context) (int, error) {
 	var n int
-	err := s.store.Update(ctx, func(tx till.Tx) (err error) {
-		n, err = tx.DeleteIdempotencyRecords(ctx, s.clock.Now().Add(-IdempotencyRetention))
+	err := s.store.Update(till.Background(ctx), func(tx till.Tx) (err error) {
+		n, err = tx.DeleteIdempotencyRecords(ctx, s.clock.Now().Add(-s.retention))
 		return err
 	})
 	return n, err
+}
+
+// purgeIdempotencyKeysIfDue runs PurgeIdempotencyKeys when the last run is
+// older than idempotencyPurgeEvery, and returns the time of the last run.
+func (s *Service) purgeIdempotencyKeysIfDue(ctx context.Context, last time.Time) time.Time {
+	now := time.Now()
+	if !last.IsZero() && now.Sub(last) < idempotencyPurgeEvery {
+		return last
+	}
+	n, err := s.PurgeIdempotencyKeys(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Error("purging expired idempotency keys failed", "err", err)
+		}
+		return last
+	}
+	if n > 0 {
+		s.log.Info("purged expired idempotency keys", "count", n, "retention", s.retention.String())
+	}
+	return now
 }

@@ -277,25 +277,60 @@ func (s *Service) reconcileRefund(ctx context.Context, t *till.Task) error {
 	if r.Status != till.RefundPending {
 		return s.store.Update(ctx, func(tx till.Tx) error { return tx.DeleteTask(ctx, t.ID, "") })
 	}
-	a, p, _, err := s.loadForCall(ctx, scope, r.PaymentID)
+	res, err := s.lookupOrResendRefund(ctx, scope, r)
 	if err != nil {
 		return err
 	}
+	_, err = s.settleRefund(ctx, scope, r.ID, res, nil, nil)
+	return err
+}
+
+// lookupOrResendRefund asks the processor what it did with a pending
+// refund's reference; if it never saw it, the refund is sent again under the
+// same reference, which the processor performs at most once. An error means
+// the outcome is still unknown.
+func (s *Service) lookupOrResendRefund(ctx context.Context, scope till.Scope, r *till.Refund) (*till.ProcessorResult, error) {
+	a, p, _, err := s.loadForCall(ctx, scope, r.PaymentID)
+	if err != nil {
+		return nil, err
+	}
 	proc, err := s.proc(ctx, a, p.Livemode)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	now := s.now(a, scope.Livemode)
 	cctx, cancel := s.callContext(ctx)
 	res, err := proc.Lookup(cctx, till.LookupRequest{Reference: r.Attempt.Reference, At: now})
 	cancel()
 	if isNotFound(err) {
-		res, err = s.callRefund(ctx, a, p, r, now)
+		return s.callRefund(ctx, a, p, r, now)
 	}
-	if err != nil {
+	return res, err
+}
+
+// resumeRefund finishes a refund request whose process died before it
+// stored its response (see resume). claimed says whether this request took
+// over the refund's reconcile task; without it another worker is settling
+// the refund, and the request is still in progress.
+func (s *Service) resumeRefund(ctx context.Context, scope till.Scope, refundID string, claimed bool, idem *Idem) error {
+	var r *till.Refund
+	if err := s.store.View(ctx, func(tx till.Tx) (err error) {
+		r, err = tx.Refund(ctx, scope, refundID)
+		return err
+	}); err != nil {
 		return err
 	}
-	_, err = s.settleRefund(ctx, scope, r.ID, res, nil, nil)
+	if r.Status != till.RefundPending {
+		// Settled meanwhile (by the reconciler): the response is the refund
+		// as it stands.
+		_, err := s.settleRefund(ctx, scope, r.ID, nil, nil, idem)
+		return err
+	}
+	if !claimed {
+		return inProgress()
+	}
+	res, callErr := s.lookupOrResendRefund(ctx, scope, r)
+	_, err := s.settleRefund(ctx, scope, r.ID, res, callErr, idem)
 	return err
 }
 

@@ -46,6 +46,10 @@ type Config struct {
 	// Mailer sends receipts; nil keeps them in the local mailbox
 	// (GET /v1/test/emails).
 	Mailer till.Mailer
+	// IdempotencyRetention is how long a completed Idempotency-Key is
+	// remembered: 0 means DefaultIdempotencyRetention (7 days); New raises
+	// a shorter one to MinIdempotencyRetention (24 hours).
+	IdempotencyRetention time.Duration
 	// Hook, if set, is called at named points of a mutating operation
 	// ("charge.before-call", "charge.after-call", and the same for
 	// "refund", "capture" and "release"). Crash tests use it to
@@ -55,25 +59,27 @@ type Config struct {
 
 // Service implements the use cases. It is safe for concurrent use.
 type Service struct {
-	store    till.Store
-	clock    till.Clock
-	ids      till.IDSource
-	keys     *vault.Keyring
-	proc     ProcessorFactory
-	baseURL  string
-	instance string
-	lease    time.Duration
-	timeout  time.Duration
-	recAfter time.Duration
-	log      *slog.Logger
-	auth     *keyCache
-	hook     func(point string)
-	renderer till.DocumentRenderer
-	mailer   till.Mailer
+	store     till.Store
+	clock     till.Clock
+	ids       till.IDSource
+	keys      *vault.Keyring
+	proc      ProcessorFactory
+	baseURL   string
+	instance  string
+	lease     time.Duration
+	timeout   time.Duration
+	recAfter  time.Duration
+	log       *slog.Logger
+	auth      *keyCache
+	hook      func(point string)
+	renderer  till.DocumentRenderer
+	mailer    till.Mailer
+	retention time.Duration
 }
 
 // New returns a Service. Zero durations get defaults: a 30 s lease, a 15 s
-// processor timeout and a first reconciliation 1 s after an unknown outcome.
+// processor timeout, a first reconciliation 1 s after an unknown outcome and
+// a 7-day idempotency retention.
 func New(cfg Config) *Service {
 	if cfg.Clock == nil {
 		cfg.Clock = till.SystemClock{}
@@ -90,6 +96,12 @@ func New(cfg Config) *Service {
 	if cfg.ReconcileAfter <= 0 {
 		cfg.ReconcileAfter = time.Second
 	}
+	switch {
+	case cfg.IdempotencyRetention == 0:
+		cfg.IdempotencyRetention = DefaultIdempotencyRetention
+	case cfg.IdempotencyRetention < MinIdempotencyRetention:
+		cfg.IdempotencyRetention = MinIdempotencyRetention
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -100,7 +112,7 @@ func New(cfg Config) *Service {
 		store: cfg.Store, clock: cfg.Clock, ids: cfg.IDs, keys: cfg.Keyring, proc: cfg.Processor,
 		baseURL: strings.TrimRight(cfg.PublicBaseURL, "/"), instance: cfg.Instance, lease: cfg.Lease,
 		timeout: cfg.ProcessorTimeout, recAfter: cfg.ReconcileAfter, log: cfg.Logger, auth: newKeyCache(), hook: cfg.Hook,
-		renderer: cfg.Renderer, mailer: cfg.Mailer,
+		renderer: cfg.Renderer, mailer: cfg.Mailer, retention: cfg.IdempotencyRetention,
 	}
 	if s.mailer == nil {
 		s.mailer = &Mailbox{store: cfg.Store, ids: cfg.IDs}

@@ -30,7 +30,8 @@ func (s *Service) taskHandlers() map[string]func(context.Context, *till.Task) er
 	}
 }
 
-// RunWorkers claims and runs due background tasks until ctx is canceled.
+// RunWorkers claims and runs due background tasks until ctx is canceled,
+// and forgets expired idempotency keys once an hour.
 // Every process may run workers: tasks are claimed under leases, so each runs
 // in one process at a time, and a task whose process dies is claimed again
 // when its lease runs out. On return, the running tasks have finished.
@@ -46,7 +47,9 @@ func (s *Service) RunWorkers(ctx context.Context, opts WorkerOptions) {
 	for k := range handlers {
 		kinds = append(kinds, k)
 	}
+	var purged time.Time
 	for ctx.Err() == nil {
+		purged = s.purgeIdempotencyKeysIfDue(ctx, purged)
 		n, err := s.RunDue(ctx, kinds, opts.Concurrency)
 		if err != nil && ctx.Err() == nil {
 			s.log.Error("claiming background tasks failed", "err", err)

@@ -39,6 +39,7 @@ type serveConfig struct {
 	rateLimit        float64
 	lease            time.Duration
 	processorTimeout time.Duration
+	idemRetention    time.Duration
 	workers          int
 	smtpURL          string
 	cpuProfile       string
@@ -56,6 +57,8 @@ func serveFlags(cfg *serveConfig, stderr io.Writer) *flag.FlagSet {
 	fs.Float64Var(&cfg.rateLimit, "rate-limit", envFloat("TILL_RATE_LIMIT", 500), "sustained requests per second per API key, 0 for none (TILL_RATE_LIMIT)")
 	fs.DurationVar(&cfg.lease, "lease", envDuration("TILL_LEASE", 30*time.Second), "how long a process holds work before another may take it over (TILL_LEASE)")
 	fs.DurationVar(&cfg.processorTimeout, "processor-timeout", envDuration("TILL_PROCESSOR_TIMEOUT", 15*time.Second), "bound of one processor call (TILL_PROCESSOR_TIMEOUT)")
+	fs.DurationVar(&cfg.idemRetention, "idempotency-retention", envDuration("TILL_IDEMPOTENCY_RETENTION", service.DefaultIdempotencyRetention),
+		"how long a completed Idempotency-Key is remembered, at least 24h (TILL_IDEMPOTENCY_RETENTION)")
 	fs.IntVar(&cfg.workers, "workers", envInt("TILL_WORKERS", 8), "background tasks run at once (TILL_WORKERS)")
 	fs.StringVar(&cfg.cpuProfile, "cpu-profile", os.Getenv("TILL_CPU_PROFILE"),
 		"write a CPU profile of the whole run to `file` (read it with go tool pprof) (TILL_CPU_PROFILE)")
@@ -109,6 +112,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if cfg.lease <= cfg.processorTimeout {
 		return usageError{"--lease must be longer than --processor-timeout"}
+	}
+	if cfg.idemRetention < service.MinIdempotencyRetention {
+		return usageError{"--idempotency-retention must be at least 24h (SPEC §1 keeps keys at least 24 hours)"}
 	}
 	logOut := newLogWriter(stderr)
 	defer logOut.Close()
@@ -169,7 +175,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	svc := service.New(service.Config{
 		Store: st, Keyring: keys, PublicBaseURL: cfg.publicBaseURL, Lease: cfg.lease,
-		ProcessorTimeout: cfg.processorTimeout, Logger: log, Hook: failpoint(log),
+		ProcessorTimeout: cfg.processorTimeout, Logger: log, Hook: failpoint(log), IdempotencyRetention: cfg.idemRetention,
 		Renderer: pdf.New(), Mailer: mailer,
 		Processor: func(ctx context.Context, a *till.Account, livemode bool) (till.Processor, error) {
 			if livemode {
