@@ -147,15 +147,10 @@ func (s *Service) now(a *till.Account, livemode bool) time.Time {
 }
 
 // emit records an event about obj (a domain object stored as JSON) in the
-// same unit of work as the change it describes.
+// same unit of work as the change it describes. The event holds the object's
+// snapshot without its secrets (eventSnapshot).
 func (s *Service) emit(ctx context.Context, tx till.Tx, scope till.Scope, typ, objType, objID string, version int64, obj any, at time.Time) error {
-	if pm, ok := obj.(*till.PaymentMethod); ok {
-		// Events outlive a detached card: they never hold its sealed number.
-		c := *pm
-		c.SealedPAN, c.DataKeyID = nil, ""
-		obj = &c
-	}
-	data, err := json.Marshal(obj)
+	data, err := json.Marshal(eventSnapshot(obj))
 	if err != nil {
 		return err
 	}
@@ -163,6 +158,32 @@ func (s *Service) emit(ctx context.Context, tx till.Tx, scope till.Scope, typ, o
 		ID: s.ids.NewID(till.PrefixEvent), AccountID: scope.AccountID, Livemode: scope.Livemode, Type: typ,
 		ObjectType: objType, ObjectID: objID, ObjectVersion: version, Data: data, CreatedAt: at,
 	})
+}
+
+// eventSnapshot returns the copy of obj an event keeps: events outlive the
+// objects they describe and are delivered to other systems, so they never
+// hold a credential. A payment's link token (the bearer credential of its
+// /pay page; the rendered url stays, as the API shows it to the merchant), a
+// card's sealed number and an account's sealed processor secrets are
+// dropped.
+func eventSnapshot(obj any) any {
+	switch o := obj.(type) {
+	case *till.Payment:
+		c := *o
+		c.LinkToken = ""
+		return &c
+	case *till.PaymentMethod:
+		c := *o
+		c.SealedPAN, c.DataKeyID = nil, ""
+		return &c
+	case *till.Account:
+		c := *o
+		for _, ps := range []*till.ProcessorSettings{&c.TestProcessor, &c.LiveProcessor} {
+			ps.SealedSecretKey, ps.SealedWebhookSecret, ps.DataKeyID = nil, nil, ""
+		}
+		return &c
+	}
+	return obj
 }
 
 // at calls the test hook at a named point.
