@@ -5,29 +5,29 @@ import "time"
 // Account is a merchant. Its settings are shared by test and live mode except
 // the processor, which is chosen per mode.
 type Account struct {
-	ID                 string
-	Name               string
-	LegalName          string
-	Address            Address
-	OriginCountry      string
-	VATNumber          string
-	SupportEmail       string
-	ReceiptFrom        string
-	InvoicePrefix      string
-	DefaultTaxBehavior TaxBehavior
-	TaxRegistrations   TaxRegistrations
-	CustomTaxRates     []CustomTaxRate
-	RetryPolicy        RetryPolicy
-	Branding           Branding
-	TestProcessor      ProcessorSettings
-	LiveProcessor      ProcessorSettings
+	ID                 string            `json:"ID"`
+	Name               string            `json:"Name"`
+	LegalName          string            `json:"LegalName"`
+	Address            Address           `json:"Address"`
+	OriginCountry      string            `json:"OriginCountry"`
+	VATNumber          string            `json:"VATNumber"`
+	SupportEmail       string            `json:"SupportEmail"`
+	ReceiptFrom        string            `json:"ReceiptFrom"`
+	InvoicePrefix      string            `json:"InvoicePrefix"`
+	DefaultTaxBehavior TaxBehavior       `json:"DefaultTaxBehavior"`
+	TaxRegistrations   TaxRegistrations  `json:"TaxRegistrations"`
+	CustomTaxRates     []CustomTaxRate   `json:"CustomTaxRates"`
+	RetryPolicy        RetryPolicy       `json:"RetryPolicy"`
+	Branding           Branding          `json:"Branding"`
+	TestProcessor      ProcessorSettings `json:"TestProcessor"`
+	LiveProcessor      ProcessorSettings `json:"LiveProcessor"`
 	// TestClockOffset moves this account's test-mode clock ahead of the
 	// wall clock (POST /v1/test/clock/advance). Live mode ignores it.
-	TestClockOffset time.Duration
+	TestClockOffset time.Duration `json:"TestClockOffset"`
 	// Version rises with every change.
-	Version   int64
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	Version   int64     `json:"Version"`
+	CreatedAt time.Time `json:"CreatedAt"`
+	UpdatedAt time.Time `json:"UpdatedAt"`
 }
 
 // Processor returns the processor settings of the given mode.

@@ -7,24 +7,24 @@ import (
 
 // Customer is a merchant's customer, who owns saved payment methods.
 type Customer struct {
-	ID                     string
-	AccountID              string
-	Livemode               bool
-	Email                  string
-	Name                   string
-	Phone                  string
-	Address                Address
-	TaxIDs                 []TaxID
-	Locale                 string
-	Metadata               Metadata
-	DefaultPaymentMethodID string
+	ID                     string   `json:"ID"`
+	AccountID              string   `json:"AccountID"`
+	Livemode               bool     `json:"Livemode"`
+	Email                  string   `json:"Email"`
+	Name                   string   `json:"Name"`
+	Phone                  string   `json:"Phone"`
+	Address                Address  `json:"Address"`
+	TaxIDs                 []TaxID  `json:"TaxIDs"`
+	Locale                 string   `json:"Locale"`
+	Metadata               Metadata `json:"Metadata"`
+	DefaultPaymentMethodID string   `json:"DefaultPaymentMethodID"`
 	// ExternalID is the merchant's own id for this customer (the Commet
 	// dialect's externalId); empty when unset.
-	ExternalID string
-	Deleted    bool
-	Version    int64
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	ExternalID string    `json:"ExternalID"`
+	Deleted    bool      `json:"Deleted"`
+	Version    int64     `json:"Version"`
+	CreatedAt  time.Time `json:"CreatedAt"`
+	UpdatedAt  time.Time `json:"UpdatedAt"`
 }
 
 // TaxID is a customer's tax identification number, e.g. {eu_vat, DE123456789}.
@@ -43,26 +43,26 @@ var TaxIDTypes = map[string]bool{
 // PaymentMethod is a saved card: a recurring token that can be charged
 // off-session any number of times. The PAN is held only sealed.
 type PaymentMethod struct {
-	ID         string
-	AccountID  string
-	Livemode   bool
-	CustomerID string
-	Type       string // "card"
-	Card       CardDetails
+	ID         string      `json:"ID"`
+	AccountID  string      `json:"AccountID"`
+	Livemode   bool        `json:"Livemode"`
+	CustomerID string      `json:"CustomerID"`
+	Type       string      `json:"Type"` // "card"
+	Card       CardDetails `json:"Card"`
 	// Provider is the processor that can charge this method: "simulator"
 	// for cards vaulted by Till, "stripe" for a Stripe PaymentMethod.
-	Provider string
+	Provider string `json:"Provider"`
 	// ProviderRef is the processor's own reference (Stripe's pm_…) when the
 	// card data lives with the processor, not in Till.
-	ProviderRef string
+	ProviderRef string `json:"ProviderRef"`
 	// SealedPAN is the card number encrypted under DataKeyID; nil once the
 	// method is detached (its card data destroyed) or for provider methods.
-	SealedPAN []byte
-	DataKeyID string
+	SealedPAN []byte `json:"SealedPAN"`
+	DataKeyID string `json:"DataKeyID"`
 	// Version rises with every change.
-	Version    int64
-	CreatedAt  time.Time
-	DetachedAt *time.Time
+	Version    int64      `json:"Version"`
+	CreatedAt  time.Time  `json:"CreatedAt"`
+	DetachedAt *time.Time `json:"DetachedAt"`
 }
 
 // CardDetails are the displayable facts of a card: never the number or CVC.

@@ -18,43 +18,43 @@ const (
 // 226 of the EU VAT Directive (2006/112/EC) asks of a full invoice, frozen
 // at issue: an issued document is never changed.
 type Document struct {
-	ID        string // in_… or cn_…
-	AccountID string
-	Livemode  bool
-	Kind      DocumentKind
+	ID        string       `json:"ID"` // in_… or cn_…
+	AccountID string       `json:"AccountID"`
+	Livemode  bool         `json:"Livemode"`
+	Kind      DocumentKind `json:"Kind"`
 	// Number is "{prefix}-{year}-{sequence}" for invoices and
 	// "{prefix}-CN-{year}-{sequence}" for credit notes, gap-free per
 	// account, mode, kind and year.
-	Number   string
-	Year     int
-	Sequence int64
+	Number   string `json:"Number"`
+	Year     int    `json:"Year"`
+	Sequence int64  `json:"Sequence"`
 
-	PaymentID  string
-	RefundID   string // credit notes: the refund they document
-	InvoiceID  string // credit notes: the invoice they correct
-	InvoiceNo  string // credit notes: that invoice's number
-	CustomerID string
+	PaymentID  string `json:"PaymentID"`
+	RefundID   string `json:"RefundID"`  // credit notes: the refund they document
+	InvoiceID  string `json:"InvoiceID"` // credit notes: the invoice they correct
+	InvoiceNo  string `json:"InvoiceNo"` // credit notes: that invoice's number
+	CustomerID string `json:"CustomerID"`
 
-	IssueDate  time.Time // date of issue (Art. 226(1))
-	SupplyDate time.Time // date of the supply or payment (Art. 226(7))
-	Seller     Party
-	Buyer      Party
-	Currency   string
+	IssueDate  time.Time `json:"IssueDate"`  // date of issue (Art. 226(1))
+	SupplyDate time.Time `json:"SupplyDate"` // date of the supply or payment (Art. 226(7))
+	Seller     Party     `json:"Seller"`
+	Buyer      Party     `json:"Buyer"`
+	Currency   string    `json:"Currency"`
 	// TaxBehavior is how the payment's amounts were expressed; the lines
 	// always show net unit prices.
-	TaxBehavior TaxBehavior
-	Lines       []DocumentLine
+	TaxBehavior TaxBehavior    `json:"TaxBehavior"`
+	Lines       []DocumentLine `json:"Lines"`
 	// TaxSummary is the taxable amount and tax per rate (Art. 226(8), (10)).
-	TaxSummary []TaxLine
-	Subtotal   int64
-	Tax        int64
-	Total      int64
+	TaxSummary []TaxLine `json:"TaxSummary"`
+	Subtotal   int64     `json:"Subtotal"`
+	Tax        int64     `json:"Tax"`
+	Total      int64     `json:"Total"`
 	// Notes carry the mentions the law requires where they apply: "Reverse
 	// charge", the OSS or exemption reason, the reason of a credit note.
-	Notes         []string
-	PaymentMethod string // e.g. "Visa •••• 4242"
-	Reason        string // credit notes: why the refund was made
-	CreatedAt     time.Time
+	Notes         []string  `json:"Notes"`
+	PaymentMethod string    `json:"PaymentMethod"` // e.g. "Visa •••• 4242"
+	Reason        string    `json:"Reason"`        // credit notes: why the refund was made
+	CreatedAt     time.Time `json:"CreatedAt"`
 }
 
 // Party is the seller or the buyer on a document.
@@ -101,24 +101,24 @@ const (
 // terms of the payment's AmountTotal); Tax is the refunded tax, its exact
 // proportional share, and Breakdown splits both by the payment's rates.
 type Refund struct {
-	ID           string
-	AccountID    string
-	Livemode     bool
-	PaymentID    string
-	Status       RefundStatus
-	Amount       int64
-	Net          int64
-	Tax          int64
-	Breakdown    []TaxLine
-	Currency     string
-	Reason       string
-	Failure      *Failure
-	Attempt      Attempt
-	CreditNoteID string
-	Receipt      *Receipt
-	Version      int64
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	ID           string       `json:"ID"`
+	AccountID    string       `json:"AccountID"`
+	Livemode     bool         `json:"Livemode"`
+	PaymentID    string       `json:"PaymentID"`
+	Status       RefundStatus `json:"Status"`
+	Amount       int64        `json:"Amount"`
+	Net          int64        `json:"Net"`
+	Tax          int64        `json:"Tax"`
+	Breakdown    []TaxLine    `json:"Breakdown"`
+	Currency     string       `json:"Currency"`
+	Reason       string       `json:"Reason"`
+	Failure      *Failure     `json:"Failure"`
+	Attempt      Attempt      `json:"Attempt"`
+	CreditNoteID string       `json:"CreditNoteID"`
+	Receipt      *Receipt     `json:"Receipt"`
+	Version      int64        `json:"Version"`
+	CreatedAt    time.Time    `json:"CreatedAt"`
+	UpdatedAt    time.Time    `json:"UpdatedAt"`
 }
 
 // Refund reasons.
@@ -142,15 +142,15 @@ type Posting struct {
 // JournalEntry is a balanced set of postings in one currency: Σ debits =
 // Σ credits. Entries are only ever appended; a reversal is a new entry.
 type JournalEntry struct {
-	ID        string // le_…
-	AccountID string
-	Livemode  bool
-	Currency  string
-	Kind      string // capture | refund | dispute
-	PaymentID string
-	RefundID  string
-	Postings  []Posting
-	CreatedAt time.Time
+	ID        string    `json:"ID"` // le_…
+	AccountID string    `json:"AccountID"`
+	Livemode  bool      `json:"Livemode"`
+	Currency  string    `json:"Currency"`
+	Kind      string    `json:"Kind"` // capture | refund | dispute
+	PaymentID string    `json:"PaymentID"`
+	RefundID  string    `json:"RefundID"`
+	Postings  []Posting `json:"Postings"`
+	CreatedAt time.Time `json:"CreatedAt"`
 }
 
 // Balanced reports whether the entry's debits equal its credits and every
@@ -177,19 +177,19 @@ type LedgerBalance struct {
 
 // Email is one message to send: a receipt, with its document attached.
 type Email struct {
-	ID          string // em_…
-	AccountID   string
-	Livemode    bool
-	MessageID   string // stable per receipt, so a resend is recognisable
-	From        string
-	To          string
-	Subject     string
-	Text        string
-	HTML        string
-	Attachments []Attachment
-	PaymentID   string
-	RefundID    string
-	CreatedAt   time.Time
+	ID          string       `json:"ID"` // em_…
+	AccountID   string       `json:"AccountID"`
+	Livemode    bool         `json:"Livemode"`
+	MessageID   string       `json:"MessageID"` // stable per receipt, so a resend is recognisable
+	From        string       `json:"From"`
+	To          string       `json:"To"`
+	Subject     string       `json:"Subject"`
+	Text        string       `json:"Text"`
+	HTML        string       `json:"HTML"`
+	Attachments []Attachment `json:"Attachments"`
+	PaymentID   string       `json:"PaymentID"`
+	RefundID    string       `json:"RefundID"`
+	CreatedAt   time.Time    `json:"CreatedAt"`
 }
 
 // Attachment is a file attached to an email. Size is len(Data), kept also

@@ -15,56 +15,56 @@ const (
 // Amounts are in minor units of Currency. For exclusive tax the charged
 // amount is AmountSubtotal; for inclusive tax it is AmountTotal.
 type Payment struct {
-	ID              string
-	AccountID       string
-	Livemode        bool
-	CustomerID      string
-	PaymentMethodID string
-	Kind            PaymentKind
-	Status          Status
-	Provider        string
-	Currency        string
+	ID              string      `json:"ID"`
+	AccountID       string      `json:"AccountID"`
+	Livemode        bool        `json:"Livemode"`
+	CustomerID      string      `json:"CustomerID"`
+	PaymentMethodID string      `json:"PaymentMethodID"`
+	Kind            PaymentKind `json:"Kind"`
+	Status          Status      `json:"Status"`
+	Provider        string      `json:"Provider"`
+	Currency        string      `json:"Currency"`
 	// Amount is the amount the merchant asked for, in the terms of
 	// TaxBehavior: net for exclusive tax, gross for inclusive.
-	Amount         int64
-	AmountSubtotal int64
-	TaxAmount      int64
-	AmountTotal    int64
-	AmountCaptured int64
-	AmountRefunded int64
+	Amount         int64 `json:"Amount"`
+	AmountSubtotal int64 `json:"AmountSubtotal"`
+	TaxAmount      int64 `json:"TaxAmount"`
+	AmountTotal    int64 `json:"AmountTotal"`
+	AmountCaptured int64 `json:"AmountCaptured"`
+	AmountRefunded int64 `json:"AmountRefunded"`
 	// RefundReserved is the gross amount of refunds sent to the processor
 	// and not yet settled; it counts against what can still be refunded.
-	RefundReserved int64
+	RefundReserved int64 `json:"RefundReserved"`
 	// RefundedBreakdown is, per TaxBreakdown line, the taxable amount and
 	// tax of the refunds succeeded or under way.
-	RefundedBreakdown []TaxLine
+	RefundedBreakdown []TaxLine `json:"RefundedBreakdown"`
 	// CapturePlan is what a capture under way will leave: the captured
 	// amounts and their tax, applied when the processor confirms.
-	CapturePlan   *CapturePlan
-	Description   string
-	Metadata      Metadata
-	TaxBehavior   TaxBehavior
-	TaxCountry    string
-	TaxBreakdown  []TaxLine
-	LineItems     []LineItem
-	InvoiceID     string
-	Receipt       *Receipt
-	ReceiptEmail  string // overrides the customer's email for the receipt
-	SendReceipt   bool
-	URL           string
-	LinkToken     string
-	ExpiresAt     *time.Time
-	ScheduledAt   *time.Time
-	Capture       bool // false places a hold (authorize only)
-	Active        bool // a scheduled charge that is inactive does not run
-	Failure       *Failure
-	NextAction    *NextAction
-	Attempts      []Attempt
-	StatusHistory []StatusChange
+	CapturePlan   *CapturePlan   `json:"CapturePlan"`
+	Description   string         `json:"Description"`
+	Metadata      Metadata       `json:"Metadata"`
+	TaxBehavior   TaxBehavior    `json:"TaxBehavior"`
+	TaxCountry    string         `json:"TaxCountry"`
+	TaxBreakdown  []TaxLine      `json:"TaxBreakdown"`
+	LineItems     []LineItem     `json:"LineItems"`
+	InvoiceID     string         `json:"InvoiceID"`
+	Receipt       *Receipt       `json:"Receipt"`
+	ReceiptEmail  string         `json:"ReceiptEmail"` // overrides the customer's email for the receipt
+	SendReceipt   bool           `json:"SendReceipt"`
+	URL           string         `json:"URL"`
+	LinkToken     string         `json:"LinkToken"`
+	ExpiresAt     *time.Time     `json:"ExpiresAt"`
+	ScheduledAt   *time.Time     `json:"ScheduledAt"`
+	Capture       bool           `json:"Capture"` // false places a hold (authorize only)
+	Active        bool           `json:"Active"`  // a scheduled charge that is inactive does not run
+	Failure       *Failure       `json:"Failure"`
+	NextAction    *NextAction    `json:"NextAction"`
+	Attempts      []Attempt      `json:"Attempts"`
+	StatusHistory []StatusChange `json:"StatusHistory"`
 	// Version rises with every change (the events' objectVersion).
-	Version   int64
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	Version   int64     `json:"Version"`
+	CreatedAt time.Time `json:"CreatedAt"`
+	UpdatedAt time.Time `json:"UpdatedAt"`
 }
 
 // CapturePlan is the outcome a capture of an authorization will have.

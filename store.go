@@ -16,6 +16,10 @@ import (
 // Update must therefore touch nothing outside the Tx it is given (no network
 // calls, no shared in-memory state) and return quickly; side effects belong
 // after Update returns or in the outbox.
+//
+// Objects are stored as JSON documents under the keys their json tags name
+// (storage_test.go lists the document types): a tag is a stored name, and
+// changing it loses what was stored under the old one.
 type Store interface {
 	View(ctx context.Context, fn func(tx Tx) error) error
 	Update(ctx context.Context, fn func(tx Tx) error) error
@@ -110,33 +114,49 @@ type ClaimRequest struct {
 // by the simulator the way an external processor would keep it: apart from
 // Till's payments, keyed by the idempotent reference.
 type ProcessorRecord struct {
-	Reference   string
-	Kind        AttemptKind
-	AccountID   string
-	Livemode    bool
-	ParentRef   string // the charge a capture, release or refund belongs to
-	ProviderRef string
-	Amount      int64
-	Currency    string
-	Outcome     ProcessorOutcome
-	DeclineCode string
-	Message     string
-	Last4       string
-	Fingerprint string
+	Reference   string           `json:"Reference"`
+	Kind        AttemptKind      `json:"Kind"`
+	AccountID   string           `json:"AccountID"`
+	Livemode    bool             `json:"Livemode"`
+	ParentRef   string           `json:"ParentRef"` // the charge a capture, release or refund belongs to
+	ProviderRef string           `json:"ProviderRef"`
+	Amount      int64            `json:"Amount"`
+	Currency    string           `json:"Currency"`
+	Outcome     ProcessorOutcome `json:"Outcome"`
+	DeclineCode string           `json:"DeclineCode"`
+	Message     string           `json:"Message"`
+	Last4       string           `json:"Last4"`
+	Fingerprint string           `json:"Fingerprint"`
 	// SettleAt is when a pending operation settles; FinalOutcome and
 	// FinalDecline are what it settles to.
-	SettleAt     *time.Time
-	FinalOutcome ProcessorOutcome
-	FinalDecline string
+	SettleAt     *time.Time       `json:"SettleAt"`
+	FinalOutcome ProcessorOutcome `json:"FinalOutcome"`
+	FinalDecline string           `json:"FinalDecline"`
 	// DisputeAt is when a chargeback arrives for this charge.
-	DisputeAt *time.Time
-	CreatedAt time.Time
+	DisputeAt *time.Time `json:"DisputeAt"`
+	CreatedAt time.Time  `json:"CreatedAt"`
 }
 
-// Tx is one unit of work on the Store. Methods that fetch one object return an
-// error with code resource_missing when it does not exist in the scope.
+// Tx is one unit of work on the Store: every aggregate's methods, grouped in
+// the interfaces it embeds. Methods that fetch one object return an error
+// with code resource_missing when it does not exist in the scope.
 type Tx interface {
-	// Accounts, keys and vault keys.
+	AccountTx
+	DataKeyTx
+	CustomerTx
+	PaymentTx
+	IdempotencyTx
+	EventTx
+	TaskTx
+	DocumentTx
+	RefundTx
+	LedgerTx
+	MailboxTx
+}
+
+// AccountTx reads and writes merchant accounts and their API keys. Accounts
+// are not scoped: an account is its own tenant.
+type AccountTx interface {
 	CreateAccount(ctx context.Context, a *Account) error
 	Account(ctx context.Context, id string) (*Account, error)
 	// UpdateAccount stores a if its stored Version is fromVersion, and
@@ -146,20 +166,40 @@ type Tx interface {
 	// of work from creating accounts until this one ends (first-start
 	// bootstrap).
 	CountAccounts(ctx context.Context) (int, error)
+	// ListAccounts returns every account, oldest first.
+	ListAccounts(ctx context.Context) ([]*Account, error)
+	// CreateAPIKey returns an error wrapping ErrDuplicate when the key's id
+	// or hash is taken.
 	CreateAPIKey(ctx context.Context, k *APIKey) error
 	APIKey(ctx context.Context, id string) (*APIKey, error)
 	APIKeyByHash(ctx context.Context, hash []byte) (*APIKey, error)
+	// UpdateAPIKey stores the key's revocation time.
 	UpdateAPIKey(ctx context.Context, k *APIKey) error
-	CreateDataKey(ctx context.Context, k *DataKey) error
-	DataKeys(ctx context.Context) ([]*DataKey, error)
-	UpdateDataKey(ctx context.Context, k *DataKey) error
+}
 
-	// Customers and payment methods.
+// DataKeyTx reads and writes the vault's wrapped data-encryption keys, which
+// belong to the installation, not to an account.
+type DataKeyTx interface {
+	CreateDataKey(ctx context.Context, k *DataKey) error
+	// DataKeys returns every data key, oldest first; inside Update it also
+	// keeps other units of work from creating data keys until this one ends
+	// (processes starting together on an empty store).
+	DataKeys(ctx context.Context) ([]*DataKey, error)
+	// UpdateDataKey stores the key's master key, wrapping and active flag
+	// (a re-wrap under a new master key, a rotation).
+	UpdateDataKey(ctx context.Context, k *DataKey) error
+}
+
+// CustomerTx reads and writes customers and the payment methods saved on
+// them.
+type CustomerTx interface {
 	CreateCustomer(ctx context.Context, c *Customer) error
 	Customer(ctx context.Context, s Scope, id string) (*Customer, error)
 	// UpdateCustomer stores c if its stored Version is fromVersion, and
 	// returns an error wrapping ErrStale otherwise.
 	UpdateCustomer(ctx context.Context, c *Customer, fromVersion int64) error
+	// ListCustomers returns a page of the scope's customers that are not
+	// deleted, newest first, and whether there are more.
 	ListCustomers(ctx context.Context, s Scope, f CustomerFilter) ([]*Customer, bool, error)
 	CreatePaymentMethod(ctx context.Context, pm *PaymentMethod) error
 	PaymentMethod(ctx context.Context, s Scope, id string) (*PaymentMethod, error)
@@ -168,29 +208,44 @@ type Tx interface {
 	UpdatePaymentMethod(ctx context.Context, pm *PaymentMethod, fromVersion int64) error
 	// ListPaymentMethods returns the customer's attached methods, newest first.
 	ListPaymentMethods(ctx context.Context, s Scope, customerID string) ([]*PaymentMethod, error)
+}
 
-	// Payments.
+// PaymentTx reads and writes payments, with their attempts.
+type PaymentTx interface {
 	CreatePayment(ctx context.Context, p *Payment) error
 	// Payment reads a payment. Inside Update a store may lock it until the
 	// unit ends (PostgreSQL does), so a unit reads a payment it will write.
 	Payment(ctx context.Context, s Scope, id string) (*Payment, error)
+	// PaymentByLinkToken reads the payment of a payment link, in any scope.
 	PaymentByLinkToken(ctx context.Context, token string) (*Payment, error)
 	// UpdatePayment stores p if its stored Version is fromVersion, and
 	// returns an error wrapping ErrStale otherwise.
 	UpdatePayment(ctx context.Context, p *Payment, fromVersion int64) error
+	// ListPayments returns a page of the scope's payments, newest first, and
+	// whether there are more.
 	ListPayments(ctx context.Context, s Scope, f PaymentFilter) ([]*Payment, bool, error)
+}
 
-	// Idempotency records. CreateIdempotencyRecord returns an error wrapping
-	// ErrDuplicate when the key is taken.
+// IdempotencyTx reads and writes the records of requests made with an
+// Idempotency-Key.
+type IdempotencyTx interface {
 	IdempotencyRecord(ctx context.Context, s Scope, key string) (*IdempotencyRecord, error)
+	// CreateIdempotencyRecord returns an error wrapping ErrDuplicate when
+	// the key is taken.
 	CreateIdempotencyRecord(ctx context.Context, r *IdempotencyRecord) error
 	UpdateIdempotencyRecord(ctx context.Context, r *IdempotencyRecord) error
+	// DeleteIdempotencyRecords removes the finished records created before
+	// before and returns how many it removed.
 	DeleteIdempotencyRecords(ctx context.Context, before time.Time) (int, error)
+}
 
-	// Events (the outbox of webhook deliveries).
+// EventTx appends to the outbox of webhook deliveries.
+type EventTx interface {
 	CreateEvent(ctx context.Context, e *Event) error
+}
 
-	// Tasks: background work claimed under leases.
+// TaskTx reads and writes tasks: background work claimed under leases.
+type TaskTx interface {
 	CreateTask(ctx context.Context, t *Task) error
 	// ClaimTasks leases due tasks whose lease is free or expired.
 	ClaimTasks(ctx context.Context, r ClaimRequest) ([]*Task, error)
@@ -207,16 +262,23 @@ type Tx interface {
 	// ReleaseLeases frees every lease held by an owner other than keep
 	// (used at start on a store only one server process may use).
 	ReleaseLeases(ctx context.Context, keep string) error
+}
 
-	// Documents: invoices and credit notes. NextDocumentNumber allocates the
-	// next number of a series inside the unit of work, so a number is used
-	// if and only if the unit commits: the series has no gaps.
+// DocumentTx reads and writes issued documents: invoices and credit notes.
+type DocumentTx interface {
+	// NextDocumentNumber allocates the next number of a series inside the
+	// unit of work, so a number is used if and only if the unit commits:
+	// the series has no gaps.
 	NextDocumentNumber(ctx context.Context, s Scope, kind DocumentKind, year int) (int64, error)
 	CreateDocument(ctx context.Context, d *Document) error
 	Document(ctx context.Context, s Scope, id string) (*Document, error)
+	// ListDocuments returns a page of the scope's documents of f.Kind,
+	// newest first, and whether there are more.
 	ListDocuments(ctx context.Context, s Scope, f DocumentFilter) ([]*Document, bool, error)
+}
 
-	// Refunds.
+// RefundTx reads and writes refunds.
+type RefundTx interface {
 	CreateRefund(ctx context.Context, r *Refund) error
 	Refund(ctx context.Context, s Scope, id string) (*Refund, error)
 	// UpdateRefund stores r if its stored Version is fromVersion, and
@@ -224,27 +286,60 @@ type Tx interface {
 	UpdateRefund(ctx context.Context, r *Refund, fromVersion int64) error
 	// ListRefunds returns a payment's refunds, newest first.
 	ListRefunds(ctx context.Context, s Scope, paymentID string) ([]*Refund, error)
+}
 
-	// The journal: append-only, balanced entries.
+// LedgerTx appends to and reads the journal: append-only, balanced entries.
+type LedgerTx interface {
+	// CreateJournalEntry returns an error for an entry that does not
+	// balance.
 	CreateJournalEntry(ctx context.Context, e *JournalEntry) error
+	// ListJournalEntries returns a page of the scope's entries, newest
+	// first, and whether there are more.
 	ListJournalEntries(ctx context.Context, s Scope, f LedgerFilter) ([]*JournalEntry, bool, error)
 	// LedgerBalances sums the postings of the scope by currency and ledger
 	// account.
 	LedgerBalances(ctx context.Context, s Scope) ([]LedgerBalance, error)
+}
 
-	// The local mailbox (receipts when no SMTP server is configured).
+// MailboxTx reads and writes the local mailbox (receipts when no SMTP server
+// is configured).
+type MailboxTx interface {
 	CreateEmail(ctx context.Context, e *Email) error
+	// ListEmails returns a page of the scope's emails, newest first, and
+	// whether there are more.
 	ListEmails(ctx context.Context, s Scope, f EmailFilter) ([]*Email, bool, error)
+}
 
-	// ListAccounts returns every account, oldest first.
-	ListAccounts(ctx context.Context) ([]*Account, error)
+// RecordStore is where the simulator keeps its own record of what it did
+// (ProcessorRecord), apart from Till's objects, the way an external
+// processor keeps its own. It offers units of work as Store does, over a
+// RecordTx, under the same rules: UpdateRecords may run fn again (after a
+// duplicate or a conflict) and fn touches nothing but its RecordTx.
+//
+// Its methods are named apart from Store's so that one type can implement
+// both: sqlite.Store and postgres.Store do (cmd/till gives the simulator a
+// SQLite file of its own, and shares the database on PostgreSQL).
+type RecordStore interface {
+	// ViewRecords runs fn against a consistent snapshot.
+	ViewRecords(ctx context.Context, fn func(tx RecordTx) error) error
+	// UpdateRecords runs fn in one read-write transaction that commits
+	// entirely or not at all.
+	UpdateRecords(ctx context.Context, fn func(tx RecordTx) error) error
+}
 
-	// The simulator processor's own record.
+// RecordTx is one unit of work on a RecordStore.
+type RecordTx interface {
+	// CreateProcessorRecord returns an error wrapping ErrDuplicate when the
+	// reference is taken; the unit of work stays usable.
 	CreateProcessorRecord(ctx context.Context, r *ProcessorRecord) error
+	// ProcessorRecord reads the record of reference, in any scope.
 	ProcessorRecord(ctx context.Context, reference string) (*ProcessorRecord, error)
+	// UpdateProcessorRecord stores r over the record of its reference, and
+	// returns resource_missing when there is none.
 	UpdateProcessorRecord(ctx context.Context, r *ProcessorRecord) error
-	// ProcessorRecords lists records by reference or, when reference is
-	// empty, by the parent charge reference parent; oldest first.
+	// ProcessorRecords lists the scope's records by reference or, when
+	// reference is empty, by the parent charge reference parent (the
+	// charges themselves when parent is empty too); oldest first.
 	ProcessorRecords(ctx context.Context, s Scope, reference, parent string) ([]*ProcessorRecord, error)
 }
 

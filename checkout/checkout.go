@@ -48,7 +48,9 @@ type Options struct {
 	Clock till.Clock
 }
 
-// Handler serves the hosted pages. Mount it at /pay/.
+// Handler serves the hosted pages. Mount it at /pay/ inside a
+// middleware.Stack whose ErrorWriter is WriteError, so that a panic or a
+// non-canonical path is answered with a page too.
 type Handler struct {
 	svc    *service.Service
 	log    *slog.Logger
@@ -99,6 +101,12 @@ func New(svc *service.Service, opts Options) *Handler {
 
 // ServeHTTP serves a request under /pay/ with the pages' security headers.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	securityHeaders(w)
+	h.mux.ServeHTTP(w, r)
+}
+
+// securityHeaders sets the headers every response of the pages carries.
+func securityHeaders(w http.ResponseWriter) {
 	hd := w.Header()
 	hd.Set("Content-Security-Policy", contentSecurityPolicy)
 	hd.Set("X-Content-Type-Options", "nosniff")
@@ -107,7 +115,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Cross-Origin-Opener-Policy", "same-origin")
 	hd.Set("Cross-Origin-Resource-Policy", "same-origin")
 	hd.Set("Cache-Control", "no-store")
-	h.mux.ServeHTTP(w, r)
 }
 
 // asset serves an embedded stylesheet.
@@ -146,7 +153,7 @@ func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
 	v, err := h.svc.AuthenticationPage(r.Context(), token)
 	if err != nil {
-		h.fail(w, r, err)
+		h.WriteError(w, r, err)
 		return
 	}
 	pg := paymentPage(h, token, v)
@@ -191,7 +198,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Location", h.base+token)
 		w.WriteHeader(http.StatusSeeOther)
 	default:
-		h.fail(w, r, err)
+		h.WriteError(w, r, err)
 	}
 }
 
@@ -219,9 +226,13 @@ func (h *Handler) sameOrigin(r *http.Request) bool {
 	return origin == scheme+"://"+strings.ToLower(r.Host)
 }
 
-// fail renders the page of a service error: not found, or an internal error
-// (logged).
-func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+// WriteError renders the page of an error, with the pages' security
+// headers: the not-found page for till.ENotFound, otherwise a page saying
+// something went wrong, with the request id, after logging err. It is the
+// pages' middleware.ErrorWriter: a panic under /pay/ shows this page, never
+// an API's JSON.
+func (h *Handler) WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	securityHeaders(w)
 	if till.ErrorCode(err) == till.ENotFound {
 		h.render(w, r, http.StatusNotFound, notFoundPage(h))
 		return

@@ -20,6 +20,7 @@ import (
 	"github.com/tillpay/till/checkout"
 	"github.com/tillpay/till/client"
 	tillhttp "github.com/tillpay/till/http"
+	"github.com/tillpay/till/middleware"
 	"github.com/tillpay/till/pdf"
 	"github.com/tillpay/till/processor/simulator"
 	"github.com/tillpay/till/service"
@@ -33,15 +34,23 @@ import (
 // own, as till serve does); otherwise the simulator shares the store.
 type Backend struct {
 	Name          string
-	Open          func(tb testing.TB) till.Store
-	OpenSimulator func(tb testing.TB) till.Store
+	Open          func(tb testing.TB) Store
+	OpenSimulator func(tb testing.TB) till.RecordStore
+}
+
+// Store is what a backend opens: Till's store, which also keeps the
+// simulator's records when the backend has no OpenSimulator.
+type Store interface {
+	till.Store
+	till.RecordStore
 }
 
 // SQLite is the embedded store in a temporary folder.
-var SQLite = Backend{Name: "sqlite", Open: openSQLite("till.db"), OpenSimulator: openSQLite("simulator.db")}
+var SQLite = Backend{Name: "sqlite", Open: openSQLite("till.db"),
+	OpenSimulator: func(tb testing.TB) till.RecordStore { return openSQLite("simulator.db")(tb) }}
 
-func openSQLite(name string) func(tb testing.TB) till.Store {
-	return func(tb testing.TB) till.Store {
+func openSQLite(name string) func(tb testing.TB) Store {
+	return func(tb testing.TB) Store {
 		tb.Helper()
 		st, err := sqlite.Open(context.Background(), filepath.Join(tb.TempDir(), name), sqlite.Options{})
 		if err != nil {
@@ -124,7 +133,7 @@ func Start(tb testing.TB, b Backend, opts ...Options) *Env {
 	env := &Env{Store: st, Keyring: kr, tb: tb}
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
-	simStore := st
+	var simStore till.RecordStore = st
 	if b.OpenSimulator != nil {
 		simStore = b.OpenSimulator(tb)
 	}
@@ -147,10 +156,13 @@ func Start(tb testing.TB, b Backend, opts ...Options) *Env {
 			return sim, nil
 		},
 	})
+	// The same composition as till serve: the native API and, under /pay/,
+	// the pages in their own middleware stack.
 	native := tillhttp.New(env.Service, tillhttp.Options{PublicBaseURL: base, AdminToken: o.AdminToken,
 		Logger: log, RateLimit: o.RateLimit})
-	native.Mount("/pay/", checkout.New(env.Service, checkout.Options{Logger: log}))
-	srv.Config.Handler = native
+	pages := checkout.New(env.Service, checkout.Options{Logger: log})
+	srv.Config.Handler = middleware.ByPrefix(native,
+		middleware.Prefix{Path: "/pay/", Handler: middleware.Stack(pages, middleware.Options{ErrorWriter: pages.WriteError, Logger: log})})
 	srv.Start()
 	env.URL = base
 	if env.Keys, err = env.Service.Bootstrap(ctx); err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/tillpay/till"
 	"github.com/tillpay/till/internal/testenv"
 	"github.com/tillpay/till/postgres"
 )
@@ -13,7 +12,7 @@ import (
 // the server named by TILL_TEST_DATABASE_URL; without one, each test's
 // postgres subtest is skipped with the reason, and the sqlite half still runs.
 func init() {
-	Backends = append(Backends, Backend{Name: "postgres", Open: func(tb testing.TB) till.Store {
+	Backends = append(Backends, Backend{Name: "postgres", Open: func(tb testing.TB) Store {
 		tb.Helper()
 		url := testenv.FreshDatabase(tb) // skips tb when there is no server
 		st, err := postgres.Open(context.Background(), url, postgres.Options{})

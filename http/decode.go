@@ -14,22 +14,22 @@ import (
 	"time"
 
 	"github.com/tillpay/till"
+	"github.com/tillpay/till/middleware"
 )
 
 // MaxBodyBytes is the largest request body accepted (1 MiB).
 const MaxBodyBytes = 1 << 20
 
-// readBody reads the request body up to MaxBodyBytes.
+// readBody reads the request body up to MaxBodyBytes: a larger body is 413
+// body_too_large, one that cannot be read 400 invalid_json.
 func readBody(r *http.Request) ([]byte, error) {
-	if r.Body == nil {
-		return nil, nil
-	}
-	b, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
-	if err != nil {
-		return nil, till.Errorf(till.EInvalidJSON, "The request body could not be read.")
-	}
-	if len(b) > MaxBodyBytes {
+	b, err := middleware.ReadBody(r, MaxBodyBytes)
+	var be *middleware.BodyError
+	switch {
+	case errors.As(err, &be) && be.TooLarge:
 		return nil, till.Errorf(till.EBodyTooLarge, "The request body is larger than %d bytes.", MaxBodyBytes)
+	case err != nil:
+		return nil, till.Errorf(till.EInvalidJSON, "The request body could not be read.")
 	}
 	return b, nil
 }

@@ -1,25 +1,22 @@
 // Package http serves Till's native API under /v1 over net/http: the routes
-// table, the middleware (request ids, logging, panics, authentication, rate
-// limits, body limits, idempotency keys) and the one table from error codes
-// to HTTP statuses. Handlers decode a request, call one service method and
-// encode its result.
+// table, authentication, rate limits, body limits, idempotency keys and the
+// one table from error codes to HTTP statuses. Request ids, the access log,
+// panic recovery and canonical paths come from package middleware, with the
+// native error envelope as the error writer. Handlers decode a request,
+// call one service method and encode its result.
 package http
 
 import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
-	"fmt"
 	"log/slog"
 	"net/http"
-	"path"
-	"regexp"
-	"runtime/debug"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/tillpay/till"
+	"github.com/tillpay/till/middleware"
 	"github.com/tillpay/till/service"
 )
 
@@ -36,9 +33,16 @@ type Options struct {
 	Burst     int
 	// Ready reports whether the server can take traffic (for /readyz).
 	Ready func(ctx context.Context) error
+	// RequestTimeout bounds the context of each request; 0 leaves it
+	// unbounded.
+	RequestTimeout time.Duration
 }
 
-// Server is the native API's http.Handler.
+// Server is the native API's http.Handler: the routes inside their
+// middleware.Stack, whose errors are written in the native envelope. It
+// serves /v1/*, /healthz, /readyz, /openapi.json and /docs, and answers
+// any other URL with the envelope's 404 (or 405 for a known path); other
+// APIs are mounted beside it with middleware.ByPrefix, not inside it.
 type Server struct {
 	svc        *service.Service
 	log        *slog.Logger
@@ -47,7 +51,7 @@ type Server struct {
 	ready      func(ctx context.Context) error
 	mux        *http.ServeMux
 	handler    http.Handler
-	limits     *limiter
+	limits     *middleware.Limiter
 	routes     []Route
 }
 
@@ -77,7 +81,7 @@ func New(svc *service.Service, opts Options) *Server {
 	}
 	s := &Server{
 		svc: svc, log: opts.Logger, baseURL: strings.TrimRight(opts.PublicBaseURL, "/"), adminToken: opts.AdminToken,
-		ready: opts.Ready, mux: http.NewServeMux(), limits: newLimiter(opts.RateLimit, opts.Burst),
+		ready: opts.Ready, mux: http.NewServeMux(), limits: middleware.NewLimiter(opts.RateLimit, opts.Burst),
 	}
 	s.routes = s.routeTable()
 	// paths knows every route's path regardless of method, to tell a wrong
@@ -99,9 +103,9 @@ func New(svc *service.Service, opts Options) *Server {
 			s.fail(w, r, till.Errorf(till.EMethodNotAllowed, "%s is not allowed on %s; allowed: %s.", r.Method, r.URL.Path, strings.Join(allow[pattern], ", ")))
 			return
 		}
-		s.fail(w, r, unrecognized(r))
+		s.fail(w, r, middleware.NotFound(r))
 	})
-	s.handler = s.middleware(s.mux)
+	s.handler = middleware.Stack(s.mux, middleware.Options{ErrorWriter: s.fail, Logger: s.log, Timeout: opts.RequestTimeout})
 	return s
 }
 
@@ -109,134 +113,21 @@ func New(svc *service.Service, opts Options) *Server {
 // the document lists each).
 func (s *Server) Routes() []Route { return s.routes }
 
-// Mount serves another handler (the checkout page, a dialect) under pattern,
-// inside the same request-id, logging and recovery middleware.
-func (s *Server) Mount(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
-
 // ServeHTTP serves a request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 type ctxKey int
 
 const (
-	keyRequestID ctxKey = iota
-	keyCaller
+	keyCaller ctxKey = iota
 	keyBody
 )
 
-var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,64}$`)
+// requestID returns the id middleware.AssignRequestID gave r.
+func requestID(r *http.Request) string { return middleware.RequestID(r.Context()) }
 
-// requestID returns the request's id.
-func requestID(r *http.Request) string {
-	id, _ := r.Context().Value(keyRequestID).(string)
-	return id
-}
-
-// RequestID returns the id of the request being served, for packages that
-// mount handlers on the server.
-func RequestID(r *http.Request) string { return requestID(r) }
-
-// statusWriter records the status for logs.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-	bytes  int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	n, err := w.ResponseWriter.Write(b)
-	w.bytes += n
-	return n, err
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// middleware gives every request an id (echoed in Request-Id), recovers
-// panics into a 500 envelope, and logs one line per request: never a body,
-// never a key.
-func (s *Server) middleware(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		id := r.Header.Get("Request-Id")
-		if id == "" {
-			id = r.Header.Get("X-Request-Id")
-		}
-		if !requestIDPattern.MatchString(id) {
-			id = "req_" + till.RandomString(20)
-		}
-		w.Header().Set("Request-Id", id)
-		w.Header().Set("X-Request-Id", id)
-		ctx := context.WithValue(r.Context(), keyRequestID, id)
-		r = r.WithContext(ctx)
-		sw := &statusWriter{ResponseWriter: w}
-		defer func() {
-			if p := recover(); p != nil {
-				if p == http.ErrAbortHandler {
-					panic(p)
-				}
-				s.log.Error("panic serving request", "request_id", id, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-				if sw.status == 0 {
-					s.fail(sw, r, fmt.Errorf("panic: %v", p))
-				}
-			}
-			level := slog.LevelInfo
-			if sw.status >= 500 {
-				level = slog.LevelError
-			}
-			attrs := []any{"request_id", id, "method", r.Method, "path", logPath(r.URL.Path), "status", sw.status,
-				"duration_ms", float64(time.Since(start).Microseconds()) / 1000}
-			if c := callerOf(r); c != nil {
-				attrs = append(attrs, "account", c.Account.ID, "livemode", c.Livemode)
-			}
-			s.log.Log(r.Context(), level, "request", attrs...)
-		}()
-		if !cleanPath(r.URL.Path) {
-			// ServeMux would answer 307 to the cleaned path: an empty
-			// segment ("/v1/customers//payment-methods") is a missing id,
-			// not a request for another URL.
-			s.fail(sw, r, unrecognized(r))
-			return
-		}
-		next.ServeHTTP(sw, r)
-	})
-}
-
-// unrecognized is the 404 of a URL that no route serves.
-func unrecognized(r *http.Request) error {
-	return till.Errorf(till.ENotFound, "Unrecognized request URL (%s %s).", r.Method, r.URL.Path)
-}
-
-// cleanPath reports whether p is already in canonical form: no empty, "."
-// or ".." segments (a trailing slash aside).
-func cleanPath(p string) bool {
-	c := path.Clean(p)
-	if strings.HasSuffix(p, "/") && c != "/" {
-		c += "/"
-	}
-	return c == p
-}
-
-// logPath returns a request path fit for logs: the bearer token of a
-// payment page (/pay/{token}) is replaced, as it grants access to the page.
-func logPath(p string) string {
-	if rest, ok := strings.CutPrefix(p, "/pay/"); ok && !strings.HasPrefix(rest, "assets/") {
-		if _, tail, found := strings.Cut(rest, "/"); found {
-			return "/pay/{token}/" + tail
-		}
-		return "/pay/{token}"
-	}
-	return p
-}
+// logPath returns a request path fit for logs (see middleware.LogPath).
+func logPath(p string) string { return middleware.LogPath(p) }
 
 // caller is the authenticated caller in a request's context.
 type caller struct{ *service.Caller }
@@ -290,7 +181,8 @@ func (s *Server) authenticate(kind authKind, h http.HandlerFunc) http.Handler {
 					"Publishable keys can only create card tokens (POST /v1/tokens); use a secret key for this request."))
 				return
 			}
-			if !s.limits.allow(c.Key.ID, time.Now()) {
+			middleware.AddLogAttrs(r.Context(), slog.String("account", c.Account.ID), slog.Bool("livemode", c.Livemode))
+			if !s.limits.Allow(c.Key.ID, time.Now()) {
 				s.fail(w, r, till.Errorf(till.ERateLimited, "Too many requests with this key; slow down and retry after a second."))
 				return
 			}
@@ -346,47 +238,4 @@ func mutate[T any](s *Server, w http.ResponseWriter, r *http.Request, run func(c
 	}
 	v, err := run(callerOf(r).Caller, idem, in)
 	s.respond(w, r, idem, v, err)
-}
-
-// limiter is a token bucket per API key.
-type limiter struct {
-	rate  float64
-	burst float64
-	mu    sync.Mutex
-	m     map[string]*bucket
-}
-
-type bucket struct {
-	tokens float64
-	last   time.Time
-}
-
-func newLimiter(rate float64, burst int) *limiter {
-	if burst <= 0 {
-		burst = int(2 * rate)
-	}
-	return &limiter{rate: rate, burst: float64(burst), m: map[string]*bucket{}}
-}
-
-func (l *limiter) allow(key string, now time.Time) bool {
-	if l.rate <= 0 {
-		return true
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b := l.m[key]
-	if b == nil {
-		if len(l.m) > 100000 {
-			clear(l.m)
-		}
-		b = &bucket{tokens: l.burst, last: now}
-		l.m[key] = b
-	}
-	b.tokens = min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
-	b.last = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
 }

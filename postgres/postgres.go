@@ -59,7 +59,8 @@ const (
 // conflicted with another.
 const maxRuns = 8
 
-// Store is a till.Store on a PostgreSQL database.
+// Store is a till.Store on a PostgreSQL database, and a till.RecordStore
+// keeping the simulator's records in the same database.
 type Store struct {
 	pool *pgxpool.Pool
 	log  *slog.Logger
@@ -229,6 +230,10 @@ func (s *Store) Stats() *pgxpool.Stat { return s.pool.Stat() }
 
 // View runs fn in a read-only transaction on a consistent snapshot.
 func (s *Store) View(ctx context.Context, fn func(till.Tx) error) error {
+	return s.view(ctx, func(t *tx) error { return fn(t) })
+}
+
+func (s *Store) view(ctx context.Context, fn func(*tx) error) error {
 	ptx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return fmt.Errorf("postgres: begin read: %w", err)
@@ -243,6 +248,12 @@ func (s *Store) View(ctx context.Context, fn func(till.Tx) error) error {
 // till.ErrStale or when PostgreSQL aborted the transaction for a
 // serialization failure or a deadlock.
 func (s *Store) Update(ctx context.Context, fn func(till.Tx) error) error {
+	return s.updateRetrying(ctx, func(t *tx) error { return fn(t) })
+}
+
+// updateRetrying runs fn in a read-write transaction as Update does, again
+// after a conflict.
+func (s *Store) updateRetrying(ctx context.Context, fn func(*tx) error) error {
 	for run := 1; ; run++ {
 		err := s.update(ctx, fn)
 		if err == nil || !retryable(err) {
@@ -261,7 +272,8 @@ func (s *Store) Update(ctx context.Context, fn func(till.Tx) error) error {
 	}
 }
 
-func (s *Store) update(ctx context.Context, fn func(till.Tx) error) error {
+// update runs fn once in a read-write transaction and commits it.
+func (s *Store) update(ctx context.Context, fn func(*tx) error) error {
 	ptx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
 	if err != nil {
 		return fmt.Errorf("postgres: begin: %w", err)

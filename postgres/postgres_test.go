@@ -180,7 +180,7 @@ func TestConcurrentProcessorRecord(t *testing.T) {
 	errs := make([]error, 50)
 	for i := range errs {
 		wg.Go(func() {
-			errs[i] = st.Update(ctx, func(tx till.Tx) error {
+			errs[i] = st.UpdateRecords(ctx, func(tx till.RecordTx) error {
 				err := tx.CreateProcessorRecord(ctx, &till.ProcessorRecord{Reference: "pay_1:att_1", Kind: till.AttemptCharge,
 					AccountID: "acct_1", Amount: int64(i), CreatedAt: time.Now()})
 				if errors.Is(err, till.ErrDuplicate) {

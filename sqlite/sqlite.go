@@ -40,7 +40,8 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Store is a till.Store on one SQLite file.
+// Store is a till.Store on one SQLite file, and a till.RecordStore keeping
+// the simulator's records in the same file.
 type Store struct {
 	path  string
 	opts  Options
@@ -81,7 +82,7 @@ type Store struct {
 
 type request struct {
 	ctx context.Context
-	fn  func(till.Tx) error
+	fn  func(*tx) error
 	err chan error
 }
 
@@ -264,6 +265,10 @@ func (s *Store) WriterStats() WriterStats {
 
 // View runs fn in a read-only transaction on a consistent snapshot.
 func (s *Store) View(ctx context.Context, fn func(till.Tx) error) error {
+	return s.view(ctx, func(t *tx) error { return fn(t) })
+}
+
+func (s *Store) view(ctx context.Context, fn func(*tx) error) error {
 	select {
 	case s.rslots <- struct{}{}:
 	case <-ctx.Done():
@@ -283,6 +288,10 @@ func (s *Store) View(ctx context.Context, fn func(till.Tx) error) error {
 // fn is run again (up to five times) when it returns an error wrapping
 // till.ErrStale.
 func (s *Store) Update(ctx context.Context, fn func(till.Tx) error) error {
+	return s.update(ctx, func(t *tx) error { return fn(t) })
+}
+
+func (s *Store) update(ctx context.Context, fn func(*tx) error) error {
 	for attempt := 0; ; attempt++ {
 		r := &request{ctx: ctx, fn: fn, err: make(chan error, 1)}
 		if err := s.enqueue(r); err != nil {

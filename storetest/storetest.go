@@ -36,6 +36,8 @@ func Run(t *testing.T, open Open) {
 		{"StaleRetried", testStaleRetried},
 		{"TaskLeases", testTaskLeases},
 		{"ProcessorRecords", testProcessorRecords},
+		{"ProcessorRecordUnits", testProcessorRecordUnits},
+		{"EveryFieldRoundTrips", testRoundTrip},
 		{"DataKeys", testDataKeys},
 		{"DocumentNumbersGapFree", testDocumentNumbers},
 		{"Refunds", testRefunds},
@@ -521,20 +523,21 @@ func testTaskLeases(t *testing.T, st till.Store) {
 
 func testProcessorRecords(t *testing.T, st till.Store) {
 	a := account(t, st)
+	rs := recordStore(t, st)
 	scope := till.Scope{AccountID: a.ID}
 	settle := epoch.Add(5 * time.Second)
 	ch := &till.ProcessorRecord{Reference: "pay_1:att_1", Kind: till.AttemptCharge, AccountID: a.ID, Amount: 1190, Currency: "EUR",
 		Outcome: till.ProcessorPending, SettleAt: &settle, FinalOutcome: till.ProcessorSucceeded, CreatedAt: epoch}
 	re := &till.ProcessorRecord{Reference: "re_1", Kind: till.AttemptRefund, AccountID: a.ID, ParentRef: ch.Reference, Amount: 100, CreatedAt: epoch.Add(time.Second)}
 	for _, r := range []*till.ProcessorRecord{ch, re} {
-		update(t, st, func(tx till.Tx) error { return tx.CreateProcessorRecord(ctx, r) })
+		updateRecords(t, rs, func(tx till.RecordTx) error { return tx.CreateProcessorRecord(ctx, r) })
 	}
-	if err := st.Update(ctx, func(tx till.Tx) error { return tx.CreateProcessorRecord(ctx, ch) }); !errors.Is(err, till.ErrDuplicate) {
+	if err := rs.UpdateRecords(ctx, func(tx till.RecordTx) error { return tx.CreateProcessorRecord(ctx, ch) }); !errors.Is(err, till.ErrDuplicate) {
 		t.Fatalf("duplicate reference: %v", err)
 	}
 	ch.Outcome, ch.SettleAt = till.ProcessorSucceeded, nil
-	update(t, st, func(tx till.Tx) error { return tx.UpdateProcessorRecord(ctx, ch) })
-	view(t, st, func(tx till.Tx) error {
+	updateRecords(t, rs, func(tx till.RecordTx) error { return tx.UpdateProcessorRecord(ctx, ch) })
+	viewRecords(t, rs, func(tx till.RecordTx) error {
 		got, err := tx.ProcessorRecord(ctx, ch.Reference)
 		if err != nil || got.Outcome != till.ProcessorSucceeded || got.SettleAt != nil {
 			t.Fatalf("record: %+v %v", got, err)

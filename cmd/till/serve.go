@@ -22,6 +22,7 @@ import (
 	"github.com/tillpay/till/api"
 	"github.com/tillpay/till/checkout"
 	tillhttp "github.com/tillpay/till/http"
+	"github.com/tillpay/till/middleware"
 	"github.com/tillpay/till/pdf"
 	"github.com/tillpay/till/processor/simulator"
 	"github.com/tillpay/till/service"
@@ -201,13 +202,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-	handler := tillhttp.New(svc, tillhttp.Options{
+	// Each API is served inside its own middleware stack, answering errors
+	// (a panic, a non-canonical path) in its own shape: the native API wraps
+	// itself with its envelope; the pages render an HTML page.
+	native := tillhttp.New(svc, tillhttp.Options{
 		PublicBaseURL: cfg.publicBaseURL, AdminToken: cfg.adminToken, Logger: log, RateLimit: cfg.rateLimit,
 		Ready: st.ready,
 	})
-	handler.Mount("/pay/", checkout.New(svc, checkout.Options{Logger: log}))
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	pages := checkout.New(svc, checkout.Options{Logger: log})
+	handler := middleware.ByPrefix(native,
+		middleware.Prefix{Path: "/pay/", Handler: middleware.Stack(pages, middleware.Options{ErrorWriter: pages.WriteError, Logger: log})})
+	srv := &http.Server{Handler: handler, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	middleware.DefaultServerTimeouts().Apply(srv)
 
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup

@@ -59,6 +59,9 @@ func (sf *storageFlags) register(fs *flag.FlagSet) {
 // store is an opened store and what the server needs to know of it.
 type store struct {
 	till.Store
+	// records is where the simulator keeps its records when they share
+	// the store (PostgreSQL).
+	records till.RecordStore
 	// exclusive says one server process owns the store (SQLite): leases
 	// left by an earlier process can be released at start.
 	exclusive bool
@@ -112,7 +115,7 @@ func (sf *storageFlags) openPostgres(ctx context.Context, log *slog.Logger) (*st
 	if err != nil {
 		return nil, err
 	}
-	return &store{Store: st, exclusive: false, describe: st.String(), ready: st.Ping}, nil
+	return &store{Store: st, records: st, exclusive: false, describe: st.String(), ready: st.Ping}, nil
 }
 
 // simulatorStore opens where the test-mode simulator keeps its own record,
@@ -120,9 +123,9 @@ func (sf *storageFlags) openPostgres(ctx context.Context, log *slog.Logger) (*st
 // database file of its own beside till.db (with its own writer, so its
 // commits run in parallel with Till's); on PostgreSQL the shared database,
 // so that every process sees it. The returned func closes what it opened.
-func (sf *storageFlags) simulatorStore(ctx context.Context, st *store, log *slog.Logger) (till.Store, func(), error) {
+func (sf *storageFlags) simulatorStore(ctx context.Context, st *store, log *slog.Logger) (till.RecordStore, func(), error) {
 	if !st.exclusive {
-		return st.Store, func() {}, nil
+		return st.records, func() {}, nil
 	}
 	sim, err := sqlite.Open(ctx, filepath.Join(sf.data, "simulator.db"), sqlite.Options{Logger: log})
 	if err != nil {

@@ -28,7 +28,7 @@ func DisputeReference(chargeReference string) string {
 // It reads every charge of the scope: the store offers no query by DisputeAt.
 func (s *Simulator) DueDisputes(ctx context.Context, sc till.Scope, at time.Time) ([]*till.ProcessorRecord, error) {
 	var out []*till.ProcessorRecord
-	err := s.store.View(ctx, func(tx till.Tx) error {
+	err := s.store.ViewRecords(ctx, func(tx till.RecordTx) error {
 		out = nil
 		// Records without a parent are the charges.
 		charges, err := tx.ProcessorRecords(ctx, sc, "", "")
@@ -68,7 +68,7 @@ func (s *Simulator) MarkDisputeReported(ctx context.Context, chargeReference str
 	providerRef := s.ids.NewID(PrefixDispute)
 	for attempt := 1; ; attempt++ {
 		var rec *till.ProcessorRecord
-		err := s.store.Update(ctx, func(tx till.Tx) error {
+		err := s.store.UpdateRecords(ctx, func(tx till.RecordTx) error {
 			rec = nil
 			charge, st, err := loadCharge(ctx, tx, chargeReference, "", at)
 			if err != nil {
@@ -100,7 +100,7 @@ func (s *Simulator) MarkDisputeReported(ctx context.Context, chargeReference str
 // what the processor did (GET /v1/test/processor/charges).
 func (s *Simulator) Records(ctx context.Context, sc till.Scope, reference, parent string) ([]*till.ProcessorRecord, error) {
 	var out []*till.ProcessorRecord
-	err := s.store.View(ctx, func(tx till.Tx) (err error) {
+	err := s.store.ViewRecords(ctx, func(tx till.RecordTx) (err error) {
 		out, err = tx.ProcessorRecords(ctx, sc, reference, parent)
 		return err
 	})

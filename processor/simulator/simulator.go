@@ -3,8 +3,8 @@
 // number charged.
 //
 // It behaves like an external processor that keeps its own durable record of
-// every operation, keyed by the caller's idempotent reference, in the store's
-// processor records (apart from Till's payments). Each call is its own unit
+// every operation, keyed by the caller's idempotent reference, in a
+// till.RecordStore (apart from Till's payments). Each call is its own unit
 // of work, committed before the simulator answers, so the record survives a
 // crash of the caller and a second call with the same reference answers from
 // it instead of acting again.
@@ -43,17 +43,18 @@ const (
 const maxAttempts = 3
 
 // Simulator is the simulated processor. It is safe for concurrent use; all
-// its state is in the store.
+// its state is in its record store.
 type Simulator struct {
-	store till.Store
+	store till.RecordStore
 	ids   till.IDSource
 }
 
 var _ till.Processor = (*Simulator)(nil)
 
 // New returns a Simulator that keeps its records in store and draws its ids
-// from ids.
-func New(store till.Store, ids till.IDSource) *Simulator {
+// from ids. The store need hold nothing else of Till's: the simulator reads
+// and writes only its own records.
+func New(store till.RecordStore, ids till.IDSource) *Simulator {
 	return &Simulator{store: store, ids: ids}
 }
 
@@ -95,7 +96,7 @@ func (s *Simulator) Charge(ctx context.Context, r till.ChargeRequest) (*till.Pro
 		return nil, err
 	}
 	want := chargeRecord(r, s.ids.NewID(PrefixCharge))
-	rec, created, err := s.record(ctx, r.Reference, r.At, want, func(till.Tx) (*till.ProcessorRecord, error) {
+	rec, created, err := s.record(ctx, r.Reference, r.At, want, func(till.RecordTx) (*till.ProcessorRecord, error) {
 		return want, nil
 	})
 	if err != nil {
@@ -126,7 +127,7 @@ func (s *Simulator) Capture(ctx context.Context, r till.CaptureRequest) (*till.P
 	}
 	providerRef := s.ids.NewID(PrefixCapture)
 	want := &till.ProcessorRecord{Kind: till.AttemptCapture, ParentRef: r.ChargeReference, Amount: r.Amount, Currency: r.Currency}
-	rec, _, err := s.record(ctx, r.Reference, r.At, want, func(tx till.Tx) (*till.ProcessorRecord, error) {
+	rec, _, err := s.record(ctx, r.Reference, r.At, want, func(tx till.RecordTx) (*till.ProcessorRecord, error) {
 		charge, st, err := loadCharge(ctx, tx, r.ChargeReference, r.ProviderRef, r.At)
 		if err != nil {
 			return nil, err
@@ -165,7 +166,7 @@ func (s *Simulator) Release(ctx context.Context, r till.ReleaseRequest) (*till.P
 	}
 	providerRef := s.ids.NewID(PrefixRelease)
 	want := &till.ProcessorRecord{Kind: till.AttemptRelease, ParentRef: r.ChargeReference}
-	rec, _, err := s.record(ctx, r.Reference, r.At, want, func(tx till.Tx) (*till.ProcessorRecord, error) {
+	rec, _, err := s.record(ctx, r.Reference, r.At, want, func(tx till.RecordTx) (*till.ProcessorRecord, error) {
 		charge, st, err := loadCharge(ctx, tx, r.ChargeReference, r.ProviderRef, r.At)
 		if err != nil {
 			return nil, err
@@ -199,7 +200,7 @@ func (s *Simulator) Refund(ctx context.Context, r till.RefundRequest) (*till.Pro
 	}
 	providerRef := s.ids.NewID(PrefixRefund)
 	want := &till.ProcessorRecord{Kind: till.AttemptRefund, ParentRef: r.ChargeReference, Amount: r.Amount, Currency: r.Currency}
-	rec, _, err := s.record(ctx, r.Reference, r.At, want, func(tx till.Tx) (*till.ProcessorRecord, error) {
+	rec, _, err := s.record(ctx, r.Reference, r.At, want, func(tx till.RecordTx) (*till.ProcessorRecord, error) {
 		charge, st, err := loadCharge(ctx, tx, r.ChargeReference, r.ProviderRef, r.At)
 		if err != nil {
 			return nil, err
@@ -237,13 +238,13 @@ func (s *Simulator) Lookup(ctx context.Context, r till.LookupRequest) (*till.Pro
 		return nil, err
 	}
 	var rec *till.ProcessorRecord
-	err := s.store.View(ctx, func(tx till.Tx) error {
+	err := s.store.ViewRecords(ctx, func(tx till.RecordTx) error {
 		var err error
 		rec, err = tx.ProcessorRecord(ctx, r.Reference)
 		return err
 	})
 	if err == nil && due(rec, r.At) {
-		err = s.store.Update(ctx, func(tx till.Tx) error {
+		err = s.store.UpdateRecords(ctx, func(tx till.RecordTx) error {
 			var err error
 			if rec, err = tx.ProcessorRecord(ctx, r.Reference); err != nil {
 				return err
@@ -271,9 +272,9 @@ func (s *Simulator) Lookup(ctx context.Context, r till.LookupRequest) (*till.Pro
 // first, the unit of work fails with till.ErrDuplicate and runs again, and
 // then answers from that record.
 func (s *Simulator) record(ctx context.Context, ref string, at time.Time, want *till.ProcessorRecord,
-	create func(tx till.Tx) (*till.ProcessorRecord, error)) (rec *till.ProcessorRecord, created bool, err error) {
+	create func(tx till.RecordTx) (*till.ProcessorRecord, error)) (rec *till.ProcessorRecord, created bool, err error) {
 	for attempt := 1; ; attempt++ {
-		err = s.store.Update(ctx, func(tx till.Tx) error {
+		err = s.store.UpdateRecords(ctx, func(tx till.RecordTx) error {
 			rec, created = nil, false
 			// A new reference is the common case: try to store the record
 			// first and read the existing one only when the reference is
@@ -388,7 +389,7 @@ func (st chargeState) describe(charge *till.ProcessorRecord) string {
 
 // loadCharge reads the charge recorded under ref, settles it as of at if it
 // is a pending charge due, and derives its state from its child records.
-func loadCharge(ctx context.Context, tx till.Tx, ref, providerRef string, at time.Time) (*till.ProcessorRecord, chargeState, error) {
+func loadCharge(ctx context.Context, tx till.RecordTx, ref, providerRef string, at time.Time) (*till.ProcessorRecord, chargeState, error) {
 	charge, err := tx.ProcessorRecord(ctx, ref)
 	if till.ErrorCode(err) == till.ENotFound || err == nil && charge.Kind != till.AttemptCharge {
 		return nil, chargeState{}, till.NotFound("charge", ref)

@@ -21,8 +21,8 @@ var (
 )
 
 // MustSimulator returns a Simulator on a fresh SQLite store, closed when the
-// test ends.
-func MustSimulator(tb testing.TB) (*simulator.Simulator, till.Store) {
+// test ends, and that store.
+func MustSimulator(tb testing.TB) (*simulator.Simulator, till.RecordStore) {
 	tb.Helper()
 	ctx := context.Background()
 	store, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "till.db"), sqlite.Options{})
@@ -65,10 +65,10 @@ func MustCharge(tb testing.TB, sim *simulator.Simulator, r till.ChargeRequest) *
 
 // MustRecords lists the records under reference (or, with reference empty,
 // under the charge parent).
-func MustRecords(tb testing.TB, store till.Store, reference, parent string) []*till.ProcessorRecord {
+func MustRecords(tb testing.TB, store till.RecordStore, reference, parent string) []*till.ProcessorRecord {
 	tb.Helper()
 	var out []*till.ProcessorRecord
-	err := store.View(context.Background(), func(tx till.Tx) error {
+	err := store.ViewRecords(context.Background(), func(tx till.RecordTx) error {
 		var err error
 		out, err = tx.ProcessorRecords(context.Background(), scope, reference, parent)
 		return err
@@ -80,7 +80,7 @@ func MustRecords(tb testing.TB, store till.Store, reference, parent string) []*t
 }
 
 // MustRecord returns the one record under reference.
-func MustRecord(tb testing.TB, store till.Store, reference string) *till.ProcessorRecord {
+func MustRecord(tb testing.TB, store till.RecordStore, reference string) *till.ProcessorRecord {
 	tb.Helper()
 	recs := MustRecords(tb, store, reference, "")
 	if len(recs) != 1 {
@@ -845,18 +845,18 @@ func TestDisputes(t *testing.T) {
 // a read that raced a concurrent insert on an engine without a single writer
 // would.
 type staleStore struct {
-	till.Store
+	till.RecordStore
 	mu     sync.Mutex
 	missed bool
 }
 
 type staleTx struct {
-	till.Tx
+	till.RecordTx
 	s *staleStore
 }
 
-func (s *staleStore) Update(ctx context.Context, fn func(till.Tx) error) error {
-	return s.Store.Update(ctx, func(tx till.Tx) error { return fn(staleTx{tx, s}) })
+func (s *staleStore) UpdateRecords(ctx context.Context, fn func(till.RecordTx) error) error {
+	return s.RecordStore.UpdateRecords(ctx, func(tx till.RecordTx) error { return fn(staleTx{tx, s}) })
 }
 
 func (tx staleTx) ProcessorRecord(ctx context.Context, reference string) (*till.ProcessorRecord, error) {
@@ -867,14 +867,14 @@ func (tx staleTx) ProcessorRecord(ctx context.Context, reference string) (*till.
 	if miss {
 		return nil, till.NotFound("processor record", reference)
 	}
-	return tx.Tx.ProcessorRecord(ctx, reference)
+	return tx.RecordTx.ProcessorRecord(ctx, reference)
 }
 
 func TestChargeRetriesOnDuplicate(t *testing.T) {
 	sim, store := MustSimulator(t)
 	r := charge("ref_dup", simulator.CardVisa)
 	first := MustCharge(t, sim, r)
-	stale := simulator.New(&staleStore{Store: store}, till.RandomIDs{})
+	stale := simulator.New(&staleStore{RecordStore: store}, till.RandomIDs{})
 	again, err := stale.Charge(context.Background(), r)
 	if err != nil || *again != *first {
 		t.Fatalf("Charge after a duplicate = %+v, %v; want %+v", again, err, first)
