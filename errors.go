@@ -3,6 +3,7 @@ package till
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -187,4 +188,87 @@ func (v *Validator) Err() error {
 		msg = fmt.Sprintf("%s (and %d more problems)", msg, len(v.fields)-1)
 	}
 	return &Error{Code: v.code, Message: msg, Param: v.fields[0].Field, Fields: v.fields}
+}
+
+// RenameFields returns err with the field paths of its validation error
+// renamed by name: an API's table from the service's domain paths (such as
+// lineItems[0].unitAmount) to its own wire names. Param, every Fields entry
+// and each whole-word mention of a path in the messages are renamed. Errors
+// that name no field are returned as they are; err itself is not changed.
+func RenameFields(err error, name func(path string) string) error {
+	e, ok := AsError(err)
+	if !ok || (e.Param == "" && len(e.Fields) == 0) {
+		return err
+	}
+	out := *e
+	out.Fields = make([]FieldError, len(e.Fields))
+	renames := map[string]string{}
+	rename := func(path string) string {
+		if path == "" {
+			return ""
+		}
+		if n, ok := renames[path]; ok {
+			return n
+		}
+		n := name(path)
+		renames[path] = n
+		return n
+	}
+	out.Param = rename(e.Param)
+	for i, f := range e.Fields {
+		out.Fields[i] = FieldError{Field: rename(f.Field), Message: f.Message}
+	}
+	// Longest paths first, so that a path is not renamed inside a longer
+	// one that contains it.
+	paths := make([]string, 0, len(renames))
+	for p := range renames {
+		paths = append(paths, p)
+	}
+	sort.Slice(paths, func(i, j int) bool { return len(paths[i]) > len(paths[j]) })
+	for i := range out.Fields {
+		out.Fields[i].Message = renameWords(out.Fields[i].Message, paths, renames)
+	}
+	out.Message = renameWords(e.Message, paths, renames)
+	return &out
+}
+
+// renameWords replaces whole-word mentions of paths in msg.
+func renameWords(msg string, paths []string, renames map[string]string) string {
+	var b strings.Builder
+	for i := 0; i < len(msg); {
+		if i == 0 || !isPathByte(msg[i-1]) {
+			matched := false
+			for _, p := range paths {
+				if strings.HasPrefix(msg[i:], p) && endsWord(msg[i+len(p):]) {
+					b.WriteString(renames[p])
+					i += len(p)
+					matched = true
+					break
+				}
+			}
+			if matched {
+				continue
+			}
+		}
+		b.WriteByte(msg[i])
+		i++
+	}
+	return b.String()
+}
+
+// endsWord reports whether a path mention is complete before rest: rest
+// does not go on with the path (a further segment, an index), though a
+// sentence may end with a period.
+func endsWord(rest string) bool {
+	if rest == "" {
+		return true
+	}
+	if rest[0] == '.' {
+		return len(rest) == 1 || !isPathByte(rest[1])
+	}
+	return !isPathByte(rest[0])
+}
+
+func isPathByte(c byte) bool {
+	return c == '_' || c == '.' || c == '[' || c == ']' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }

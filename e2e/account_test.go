@@ -15,6 +15,7 @@ import (
 	"github.com/tillpay/till"
 	"github.com/tillpay/till/api"
 	"github.com/tillpay/till/client"
+	"github.com/tillpay/till/service"
 )
 
 // TestAccountDefaults checks the bootstrapped account as each mode's secret
@@ -250,7 +251,7 @@ func TestTenantIsolation(t *testing.T) {
 	Each(t, func(t *testing.T, b Backend) {
 		env := Start(t, b)
 		ctx := env.Ctx()
-		keys := Must[*api.NewAccountKeys](t)(env.Service.CreateAccount(ctx, nil, api.NewAccount{Name: "Other"}))
+		keys := Must[*service.AccountKeys](t)(env.Service.CreateAccount(ctx, nil, service.NewAccountParams{Name: "Other"}))
 		other := env.Client.WithKey(keys.TestSecretKey)
 		cust, pm := env.CustomerWithCard("DE", "4242424242424242")
 		p := Must[*api.Payment](t)(env.Client.Charge(ctx, api.ChargeRequest{CustomerID: cust.ID, Amount: Amount(100), Currency: "EUR", Description: "x"}))
@@ -385,7 +386,7 @@ func TestPublishableKey(t *testing.T) {
 		}
 
 		// Another account cannot attach it; neither can the publishable key.
-		keys := Must[*api.NewAccountKeys](t)(env.Service.CreateAccount(ctx, nil, api.NewAccount{Name: "Other"}))
+		keys := Must[*service.AccountKeys](t)(env.Service.CreateAccount(ctx, nil, service.NewAccountParams{Name: "Other"}))
 		other := env.Client.WithKey(keys.TestSecretKey)
 		oc := Must[*api.Customer](t)(other.CreateCustomer(ctx, api.CustomerCreate{Email: "o@example.com"}))
 		_, err = other.AddPaymentMethod(ctx, oc.ID, api.PaymentMethodCreate{Token: tok.ID})
@@ -453,7 +454,7 @@ func TestAPIKeys(t *testing.T) {
 		}
 
 		// A revoked key stops working (the auth cache holds a key at most a second).
-		key, err := env.Service.CreateKey(ctx, nil, env.Keys.ID, api.NewKey{Mode: "test"})
+		key, err := env.Service.CreateKey(ctx, nil, env.Keys.ID, service.KeyParams{Mode: "test"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -462,7 +463,7 @@ func TestAPIKeys(t *testing.T) {
 		if _, err := extra.Account(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := env.Service.RevokeKey(ctx, nil, key.ID); err != nil {
+		if _, err := env.Service.RevokeKey(ctx, nil, key.Key.ID); err != nil {
 			t.Fatal(err)
 		}
 		env.Eventually(3*time.Second, "the revoked key to be refused", func() bool {
@@ -560,7 +561,7 @@ func TestIdempotencyKeyScope(t *testing.T) {
 	Each(t, func(t *testing.T, b Backend) {
 		env := Start(t, b)
 		ctx := env.Ctx()
-		keys := Must[*api.NewAccountKeys](t)(env.Service.CreateAccount(ctx, nil, api.NewAccount{Name: "Other"}))
+		keys := Must[*service.AccountKeys](t)(env.Service.CreateAccount(ctx, nil, service.NewAccountParams{Name: "Other"}))
 		key := client.IdempotencyKey("shared-key")
 		mine := Must[*client.Response](t)(env.Client.Raw(ctx, "POST", "/v1/customers", []byte(`{"email":"mine@example.com"}`), key))
 		theirs := Must[*client.Response](t)(env.Client.WithKey(keys.TestSecretKey).Raw(ctx, "POST", "/v1/customers", []byte(`{"email":"theirs@example.com"}`), key))

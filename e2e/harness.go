@@ -165,9 +165,11 @@ func Start(tb testing.TB, b Backend, opts ...Options) *Env {
 		middleware.Prefix{Path: "/pay/", Handler: middleware.Stack(pages, middleware.Options{ErrorWriter: pages.WriteError, Logger: log})})
 	srv.Start()
 	env.URL = base
-	if env.Keys, err = env.Service.Bootstrap(ctx); err != nil {
+	created, err := env.Service.Bootstrap(ctx)
+	if err != nil {
 		tb.Fatal(err)
 	}
+	env.Keys = tillhttp.AccountKeysOf(created)
 	env.Client = client.New(base, env.Keys.TestSecretKey)
 	workCtx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup

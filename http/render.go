@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/tillpay/till"
 	"github.com/tillpay/till/api"
+	"github.com/tillpay/till/service"
 )
 
 // view converts a domain object into its wire form; wire types pass through.
@@ -27,8 +29,36 @@ func view(v any, livemode bool) any {
 		return api.RefundOf(o)
 	case *till.Document:
 		return api.DocumentOf(o)
+	case *service.SavedMethod:
+		return api.PaymentMethodOf(o.Method, o.Default)
+	case *service.Token:
+		pm := api.PaymentMethodOf(o.Method, false)
+		return api.Token{ID: o.Method.ID, Object: "token", Card: pm.Card, Livemode: o.Method.Livemode,
+			CreatedAt: o.Method.CreatedAt.UTC(), ExpiresAt: o.ExpiresAt.UTC()}
+	case *service.Deleted:
+		return api.DeletedObject{ID: o.ID, Object: o.Kind, Deleted: true}
+	case *service.AccountKeys:
+		return AccountKeysOf(o)
+	case *service.NewKey:
+		return KeyOf(o)
+	case *service.Clock:
+		return api.Clock{Object: "test_clock", Now: o.Now.UTC(), OffsetSeconds: int64(o.Offset / time.Second)}
 	}
 	return v
+}
+
+// AccountKeysOf renders a new account's keys as the native API answers
+// its creation (and as till serve keeps them in its keys file).
+func AccountKeysOf(k *service.AccountKeys) *api.NewAccountKeys {
+	return &api.NewAccountKeys{ID: k.AccountID, TestSecretKey: k.TestSecretKey, TestPublishableKey: k.TestPublishableKey,
+		LiveSecretKey: k.LiveSecretKey, LivePublishableKey: k.LivePublishableKey}
+}
+
+// KeyOf renders a new API key with its secret.
+func KeyOf(k *service.NewKey) api.Key {
+	out := api.KeyOf(k.Key)
+	out.Secret = k.Secret
+	return out
 }
 
 // encode renders v as JSON without escaping <, > and & (bodies are JSON, not

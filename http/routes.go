@@ -93,7 +93,7 @@ func (s *Server) getAccount(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) updateAccount(w http.ResponseWriter, r *http.Request) {
 	mutate(s, w, r, func(c *service.Caller, idem *idemRequest, in api.AccountUpdate) (any, error) {
-		return nilIfErr(s.svc.UpdateAccount(r.Context(), c, idem, in))
+		return nilIfErr(s.svc.UpdateAccount(r.Context(), c, idem, accountParams(in)))
 	})
 }
 
@@ -110,7 +110,7 @@ func nilIfErr[T any](v *T, err error) (any, error) {
 
 func (s *Server) createCustomer(w http.ResponseWriter, r *http.Request) {
 	mutate(s, w, r, func(c *service.Caller, idem *idemRequest, in api.CustomerCreate) (any, error) {
-		return nilIfErr(s.svc.CreateCustomer(r.Context(), c, idem, in))
+		return nilIfErr(s.svc.CreateCustomer(r.Context(), c, idem, customerParams(in)))
 	})
 }
 
@@ -125,7 +125,7 @@ func (s *Server) getCustomer(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) updateCustomer(w http.ResponseWriter, r *http.Request) {
 	mutate(s, w, r, func(c *service.Caller, idem *idemRequest, in api.CustomerUpdate) (any, error) {
-		return nilIfErr(s.svc.UpdateCustomer(r.Context(), c, idem, r.PathValue("id"), in))
+		return nilIfErr(s.svc.UpdateCustomer(r.Context(), c, idem, r.PathValue("id"), customerUpdateParams(in)))
 	})
 }
 
@@ -163,7 +163,7 @@ func lastID(n int, id func(int) string) string {
 
 func (s *Server) addPaymentMethod(w http.ResponseWriter, r *http.Request) {
 	mutate(s, w, r, func(c *service.Caller, idem *idemRequest, in api.PaymentMethodCreate) (any, error) {
-		pm, isDefault, err := s.svc.AddPaymentMethod(r.Context(), c, idem, r.PathValue("id"), in)
+		pm, isDefault, err := s.svc.AddPaymentMethod(r.Context(), c, idem, r.PathValue("id"), paymentMethodParams(in))
 		if err != nil || pm == nil {
 			return nil, err
 		}
@@ -209,7 +209,7 @@ func (s *Server) detachPaymentMethod(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 	mutate(s, w, r, func(c *service.Caller, idem *idemRequest, in api.TokenCreate) (any, error) {
-		return nilIfErr(s.svc.CreateToken(r.Context(), c, idem, in))
+		return nilIfErr(s.svc.CreateToken(r.Context(), c, idem, tokenParams(in)))
 	})
 }
 
@@ -217,7 +217,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) charge(w http.ResponseWriter, r *http.Request) {
 	mutate(s, w, r, func(c *service.Caller, idem *idemRequest, in api.ChargeRequest) (any, error) {
-		return nilIfErr(s.svc.Charge(r.Context(), c, idem, in))
+		return nilIfErr(s.svc.Charge(r.Context(), c, idem, chargeParams(in)))
 	})
 }
 
@@ -232,7 +232,7 @@ func (s *Server) getPayment(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) updatePayment(w http.ResponseWriter, r *http.Request) {
 	mutate(s, w, r, func(c *service.Caller, idem *idemRequest, in api.PaymentUpdate) (any, error) {
-		return nilIfErr(s.svc.UpdatePayment(r.Context(), c, idem, r.PathValue("id"), in))
+		return nilIfErr(s.svc.UpdatePayment(r.Context(), c, idem, r.PathValue("id"), paymentUpdateParams(in)))
 	})
 }
 
@@ -304,7 +304,7 @@ func (s *Server) adminCreateAccount(w http.ResponseWriter, r *http.Request) {
 		if err := decodeJSON(r, bodyOf(r), &in); err != nil {
 			return nil, err
 		}
-		return nilIfErr(s.svc.CreateAccount(r.Context(), idem, in))
+		return nilIfErr(s.svc.CreateAccount(r.Context(), idem, newAccountParams(in)))
 	})
 }
 
@@ -314,7 +314,7 @@ func (s *Server) adminCreateKey(w http.ResponseWriter, r *http.Request) {
 		if err := decodeJSON(r, bodyOf(r), &in); err != nil {
 			return nil, err
 		}
-		return nilIfErr(s.svc.CreateKey(r.Context(), idem, r.PathValue("id"), in))
+		return nilIfErr(s.svc.CreateKey(r.Context(), idem, r.PathValue("id"), keyParams(in)))
 	})
 }
 

@@ -11,7 +11,7 @@ import (
 
 func (s *Server) capture(w http.ResponseWriter, r *http.Request) {
 	mutate(s, w, r, func(c *service.Caller, idem *idemRequest, in api.CaptureRequest) (any, error) {
-		return nilIfErr(s.svc.Capture(r.Context(), c, idem, r.PathValue("id"), in))
+		return nilIfErr(s.svc.Capture(r.Context(), c, idem, r.PathValue("id"), captureParams(in)))
 	})
 }
 
@@ -23,7 +23,7 @@ func (s *Server) release(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) createRefund(w http.ResponseWriter, r *http.Request) {
 	mutate(s, w, r, func(c *service.Caller, idem *idemRequest, in api.RefundRequest) (any, error) {
-		return nilIfErr(s.svc.CreateRefund(r.Context(), c, idem, r.PathValue("id"), in))
+		return nilIfErr(s.svc.CreateRefund(r.Context(), c, idem, r.PathValue("id"), refundParams(in)))
 	})
 }
 

@@ -12,7 +12,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/tillpay/till"
-	"github.com/tillpay/till/api"
 	"github.com/tillpay/till/tax"
 )
 
@@ -126,7 +125,7 @@ var adminCaller = &Caller{Account: &till.Account{ID: "admin"}}
 // CreateAccount makes an account established in country (default DE) with a
 // secret and a publishable key for each mode, and returns the keys, which are
 // shown only this once. idem may be nil.
-func (s *Service) CreateAccount(ctx context.Context, idem *Idem, in api.NewAccount) (*api.NewAccountKeys, error) {
+func (s *Service) CreateAccount(ctx context.Context, idem *Idem, in NewAccountParams) (*AccountKeys, error) {
 	a, keys, out, err := s.newAccount(in)
 	if err != nil {
 		return nil, err
@@ -146,7 +145,7 @@ func (s *Service) CreateAccount(ctx context.Context, idem *Idem, in api.NewAccou
 }
 
 // newAccount validates a new account and makes it with its four keys.
-func (s *Service) newAccount(in api.NewAccount) (*till.Account, []*till.APIKey, *api.NewAccountKeys, error) {
+func (s *Service) newAccount(in NewAccountParams) (*till.Account, []*till.APIKey, *AccountKeys, error) {
 	var v till.Validator
 	name := strings.TrimSpace(in.Name)
 	if name == "" {
@@ -174,7 +173,7 @@ func (s *Service) newAccount(in api.NewAccount) (*till.Account, []*till.APIKey, 
 		TestProcessor: till.ProcessorSettings{Name: till.ProcessorSimulator},
 		CreatedAt:     now, UpdatedAt: now,
 	}
-	out := &api.NewAccountKeys{ID: a.ID}
+	out := &AccountKeys{AccountID: a.ID}
 	keys := make([]*till.APIKey, 0, 4)
 	for _, k := range []struct {
 		live   bool
@@ -232,8 +231,8 @@ func invoicePrefixFor(name string) string {
 
 // Bootstrap creates a default test account when the store has none, and
 // returns its keys; it returns nil when accounts already exist.
-func (s *Service) Bootstrap(ctx context.Context) (*api.NewAccountKeys, error) {
-	a, keys, out, err := s.newAccount(api.NewAccount{Name: "Till Test Merchant", Country: "DE"})
+func (s *Service) Bootstrap(ctx context.Context) (*AccountKeys, error) {
+	a, keys, out, err := s.newAccount(NewAccountParams{Name: "Till Test Merchant", Country: "DE"})
 	if err != nil {
 		return nil, err
 	}
@@ -258,7 +257,7 @@ func (s *Service) Bootstrap(ctx context.Context) (*api.NewAccountKeys, error) {
 
 // CreateKey adds a key to an account and returns it with its secret, shown
 // only this once. idem may be nil.
-func (s *Service) CreateKey(ctx context.Context, idem *Idem, accountID string, in api.NewKey) (*api.Key, error) {
+func (s *Service) CreateKey(ctx context.Context, idem *Idem, accountID string, in KeyParams) (*NewKey, error) {
 	var v till.Validator
 	if in.Mode != "test" && in.Mode != "live" {
 		v.Add("mode", "mode must be test or live")
@@ -275,8 +274,7 @@ func (s *Service) CreateKey(ctx context.Context, idem *Idem, accountID string, i
 		return nil, err
 	}
 	key, secret := s.newKey(accountID, in.Mode == "live", kind, s.clock.Now())
-	out := api.KeyOf(key)
-	out.Secret = secret
+	out := NewKey{Key: key, Secret: secret}
 	err := s.idempotent(ctx, adminCaller, sealed(idem), func() error {
 		return s.store.Update(ctx, func(tx till.Tx) error {
 			if _, err := tx.Account(ctx, accountID); err != nil {
@@ -340,7 +338,7 @@ var (
 
 // UpdateAccount applies a PATCH of the account's settings. Every offending
 // field is reported at once and nothing is changed then.
-func (s *Service) UpdateAccount(ctx context.Context, c *Caller, idem *Idem, in api.AccountUpdate) (*till.Account, error) {
+func (s *Service) UpdateAccount(ctx context.Context, c *Caller, idem *Idem, in AccountParams) (*till.Account, error) {
 	var out *till.Account
 	err := s.idempotent(ctx, c, idem, func() error {
 		return s.store.Update(ctx, func(tx till.Tx) error {
@@ -367,7 +365,7 @@ func (s *Service) UpdateAccount(ctx context.Context, c *Caller, idem *Idem, in a
 	return out, err
 }
 
-func applyAccountUpdate(a *till.Account, in api.AccountUpdate, livemode bool) error {
+func applyAccountUpdate(a *till.Account, in AccountParams, livemode bool) error {
 	var v till.Validator
 	text := func(field string, p *string, max int, required bool) {
 		if p == nil {
@@ -532,8 +530,8 @@ func indexed(field string, i int) string {
 
 // validateAddress checks an address and returns it normalized: trimmed, the
 // country upper case.
-func validateAddress(v *till.Validator, field string, in *api.Address) till.Address {
-	a := in.Domain()
+func validateAddress(v *till.Validator, field string, in *till.Address) till.Address {
+	a := *in
 	for _, f := range []struct {
 		name string
 		p    *string
@@ -558,14 +556,14 @@ func validateAddress(v *till.Validator, field string, in *api.Address) till.Addr
 
 // AdvanceClock moves a test-mode account's clock forward by seconds, so that
 // scheduled work, settlement and expiry can be exercised in seconds.
-func (s *Service) AdvanceClock(ctx context.Context, c *Caller, idem *Idem, seconds int64) (*api.Clock, error) {
+func (s *Service) AdvanceClock(ctx context.Context, c *Caller, idem *Idem, seconds int64) (*Clock, error) {
 	if c.Livemode {
 		return nil, till.Errorf(till.ELiveForbidden, "The clock can only be moved in test mode.")
 	}
 	if seconds <= 0 || seconds > 366*24*3600 {
 		return nil, till.ParamError(till.EValidation, "seconds", "seconds must be between 1 and 31622400 (one year)")
 	}
-	var out *api.Clock
+	var out *Clock
 	d := time.Duration(seconds) * time.Second
 	err := s.idempotent(ctx, c, idem, func() error {
 		return s.store.Update(ctx, func(tx till.Tx) error {
@@ -583,7 +581,7 @@ func (s *Service) AdvanceClock(ctx context.Context, c *Caller, idem *Idem, secon
 			if err := tx.ShiftTasks(ctx, c.Scope(), d); err != nil {
 				return err
 			}
-			out = &api.Clock{Object: "test_clock", Now: s.now(a, false), OffsetSeconds: int64(a.TestClockOffset / time.Second)}
+			out = &Clock{Now: s.now(a, false), Offset: a.TestClockOffset}
 			return s.remember(ctx, tx, c, idem, out, "")
 		})
 	})

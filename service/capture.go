@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/tillpay/till"
-	"github.com/tillpay/till/api"
 )
 
 // HoldLifetime is how long an authorization stays capturable; a hold not
@@ -19,7 +18,7 @@ const taskHoldExpiry = "hold.expire"
 // amount is in the charge's terms (net for exclusive tax, gross for
 // inclusive); omitted, everything is captured. A partial capture releases the
 // rest, and tax, invoice and ledger follow the captured amount.
-func (s *Service) Capture(ctx context.Context, c *Caller, idem *Idem, id string, in api.CaptureRequest) (*till.Payment, error) {
+func (s *Service) Capture(ctx context.Context, c *Caller, idem *Idem, id string, in CaptureParams) (*till.Payment, error) {
 	if in.Amount != nil && *in.Amount < 1 {
 		return nil, till.ParamError(till.EAmountTooSmall, "amount", "amount must be at least 1")
 	}

@@ -8,7 +8,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/tillpay/till"
-	"github.com/tillpay/till/api"
 	"github.com/tillpay/till/tax"
 	"github.com/tillpay/till/vault"
 )
@@ -38,7 +37,7 @@ type chargeInput struct {
 
 // validateCharge checks a charge request without touching the store, naming
 // every offending field.
-func validateCharge(in api.ChargeRequest, now time.Time) (*chargeInput, error) {
+func validateCharge(in ChargeParams, now time.Time) (*chargeInput, error) {
 	var v till.Validator
 	out := &chargeInput{capture: true, sendReceipt: true, metadata: till.MergeMetadata(nil, in.Metadata)}
 	out.customerID = strings.TrimSpace(in.CustomerID)
@@ -115,7 +114,7 @@ func validateCharge(in api.ChargeRequest, now time.Time) (*chargeInput, error) {
 
 // validateLineItems checks itemized lines; their quantity × unitAmount must
 // sum to amount exactly. Without lines the charge is one line of amount.
-func validateLineItems(v *till.Validator, items []api.LineItemInput, amount int64) []till.LineItem {
+func validateLineItems(v *till.Validator, items []LineItemParams, amount int64) []till.LineItem {
 	if len(items) == 0 {
 		return nil
 	}
@@ -223,7 +222,7 @@ func computeTax(a *till.Account, cust *till.Customer, p *till.Payment, at time.T
 // stored failed payment together with a card_declined error naming it. When
 // the processor's answer is pending or unknown the payment is returned in
 // processing and settled later by the reconciler.
-func (s *Service) Charge(ctx context.Context, c *Caller, idem *Idem, in api.ChargeRequest) (*till.Payment, error) {
+func (s *Service) Charge(ctx context.Context, c *Caller, idem *Idem, in ChargeParams) (*till.Payment, error) {
 	req, err := validateCharge(in, s.now(c.Account, c.Livemode))
 	if err != nil {
 		return nil, err
@@ -422,7 +421,7 @@ func (s *Service) reconcileTask(kind string, sc till.Scope, ref, ref2 string, le
 func (s *Service) checkProcessor(ctx context.Context, a *till.Account, livemode bool) error {
 	if livemode && a.LiveProcessor.Name == "" {
 		return till.Errorf(till.ELiveForbidden,
-			"Live mode needs a real processor; configure one with PATCH /v1/account {processor: {...}} using a live secret key.")
+			"Live mode needs a real processor; choose one in the account's processor settings using a live secret key.")
 	}
 	return nil
 }

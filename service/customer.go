@@ -8,14 +8,13 @@ import (
 	"unicode/utf8"
 
 	"github.com/tillpay/till"
-	"github.com/tillpay/till/api"
 	"github.com/tillpay/till/tax"
 	"github.com/tillpay/till/vault"
 )
 
 // validateCustomerFields checks the fields shared by create and update and
 // applies them to c. Pointers that are nil are left alone.
-func validateCustomerFields(v *till.Validator, c *till.Customer, email, name, phone, locale *string, addr *api.Address, taxIDs *[]till.TaxID, md till.Metadata) {
+func validateCustomerFields(v *till.Validator, c *till.Customer, email, name, phone, locale *string, addr *till.Address, taxIDs *[]till.TaxID, md till.Metadata) {
 	if email != nil {
 		e := strings.TrimSpace(*email)
 		if e != "" && !validEmail(e) {
@@ -97,7 +96,7 @@ func validEUVAT(value string) bool {
 }
 
 // CreateCustomer creates a customer.
-func (s *Service) CreateCustomer(ctx context.Context, c *Caller, idem *Idem, in api.CustomerCreate) (*till.Customer, error) {
+func (s *Service) CreateCustomer(ctx context.Context, c *Caller, idem *Idem, in CustomerParams) (*till.Customer, error) {
 	var v till.Validator
 	now := s.now(c.Account, c.Livemode)
 	cust := &till.Customer{ID: s.ids.NewID(till.PrefixCustomer), AccountID: c.Account.ID, Livemode: c.Livemode,
@@ -106,7 +105,7 @@ func (s *Service) CreateCustomer(ctx context.Context, c *Caller, idem *Idem, in 
 	if taxIDs == nil {
 		taxIDs = []till.TaxID{}
 	}
-	validateCustomerFields(&v, cust, &in.Email, &in.Name, &in.Phone, &in.Locale, in.Address, &taxIDs, in.Metadata)
+	validateCustomerFields(&v, cust, &in.Email, &in.Name, &in.Phone, &in.Locale, &in.Address, &taxIDs, in.Metadata)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -137,7 +136,7 @@ func (s *Service) Customer(ctx context.Context, c *Caller, id string) (*till.Cus
 }
 
 // UpdateCustomer applies a PATCH to a customer.
-func (s *Service) UpdateCustomer(ctx context.Context, c *Caller, idem *Idem, id string, in api.CustomerUpdate) (*till.Customer, error) {
+func (s *Service) UpdateCustomer(ctx context.Context, c *Caller, idem *Idem, id string, in CustomerUpdateParams) (*till.Customer, error) {
 	var out *till.Customer
 	err := s.idempotent(ctx, c, idem, func() error {
 		return s.store.Update(ctx, func(tx till.Tx) error {
@@ -190,8 +189,8 @@ func (s *Service) UpdateCustomer(ctx context.Context, c *Caller, idem *Idem, id 
 
 // DeleteCustomer deletes a customer and detaches (destroys) its saved cards.
 // Its payments stay.
-func (s *Service) DeleteCustomer(ctx context.Context, c *Caller, idem *Idem, id string) (*api.DeletedObject, error) {
-	out := &api.DeletedObject{ID: id, Object: "customer", Deleted: true}
+func (s *Service) DeleteCustomer(ctx context.Context, c *Caller, idem *Idem, id string) (*Deleted, error) {
+	out := &Deleted{ID: id, Kind: "customer"}
 	err := s.idempotent(ctx, c, idem, func() error {
 		return s.store.Update(ctx, func(tx till.Tx) error {
 			cust, err := tx.Customer(ctx, c.Scope(), id)
@@ -240,13 +239,13 @@ func (s *Service) ListCustomers(ctx context.Context, c *Caller, f till.CustomerF
 
 // cardForVault validates card input and checks it with the processor (save
 // time verification); a refused card returns a card error and is not saved.
-func (s *Service) cardForVault(ctx context.Context, c *Caller, in *api.CardInput, field string) (till.Card, error) {
+func (s *Service) cardForVault(ctx context.Context, c *Caller, in *till.Card, field string) (till.Card, error) {
 	var v till.Validator
 	if in == nil {
 		v.Add(field, "%s is required", field)
 		return till.Card{}, v.Err()
 	}
-	card := vault.ValidateCard(&v, field, in.Domain(), s.now(c.Account, c.Livemode))
+	card := vault.ValidateCard(&v, field, *in, s.now(c.Account, c.Livemode))
 	if err := v.Err(); err != nil {
 		return till.Card{}, err
 	}
@@ -294,7 +293,7 @@ const tokenTTL = time.Hour
 // AddPaymentMethod vaults a card for a customer: a card given directly
 // (secret key) or a token from POST /v1/tokens. The card is verified with
 // the processor first; its number is stored only encrypted.
-func (s *Service) AddPaymentMethod(ctx context.Context, c *Caller, idem *Idem, customerID string, in api.PaymentMethodCreate) (*till.PaymentMethod, bool, error) {
+func (s *Service) AddPaymentMethod(ctx context.Context, c *Caller, idem *Idem, customerID string, in PaymentMethodParams) (*till.PaymentMethod, bool, error) {
 	var v till.Validator
 	sources := 0
 	for _, set := range []bool{in.Card != nil, in.Token != "", in.ProviderRef != ""} {
@@ -351,7 +350,7 @@ func (s *Service) AddPaymentMethod(ctx context.Context, c *Caller, idem *Idem, c
 			if err := s.emit(ctx, tx, c.Scope(), till.EventPaymentMethodAttached, "payment_method", pm.ID, pm.Version, pm, now); err != nil {
 				return err
 			}
-			return s.remember(ctx, tx, c, idem, api.PaymentMethodOf(pm, isDefault), pm.ID)
+			return s.remember(ctx, tx, c, idem, &SavedMethod{Method: pm, Default: isDefault}, pm.ID)
 		})
 	})
 	return pm, isDefault, err
@@ -400,8 +399,8 @@ func (s *Service) redeemToken(ctx context.Context, tx till.Tx, c *Caller, token,
 // CreateToken vaults a card without a customer, for a browser holding a
 // publishable key; the token is attached to a customer by a secret-key call
 // within an hour, once.
-func (s *Service) CreateToken(ctx context.Context, c *Caller, idem *Idem, in api.TokenCreate) (*api.Token, error) {
-	var out *api.Token
+func (s *Service) CreateToken(ctx context.Context, c *Caller, idem *Idem, in TokenParams) (*Token, error) {
+	var out *Token
 	err := s.idempotent(ctx, c, idem, func() error {
 		card, err := s.cardForVault(ctx, c, in.Card, "card")
 		if err != nil {
@@ -416,9 +415,7 @@ func (s *Service) CreateToken(ctx context.Context, c *Caller, idem *Idem, in api
 			if err := tx.CreatePaymentMethod(ctx, t); err != nil {
 				return err
 			}
-			view := api.PaymentMethodOf(t, false)
-			out = &api.Token{ID: t.ID, Object: "token", Card: view.Card, Livemode: t.Livemode,
-				CreatedAt: t.CreatedAt.UTC(), ExpiresAt: t.CreatedAt.Add(tokenTTL).UTC()}
+			out = &Token{Method: t, ExpiresAt: t.CreatedAt.Add(tokenTTL).UTC()}
 			return s.remember(ctx, tx, c, idem, out, t.ID)
 		})
 	})
@@ -492,7 +489,7 @@ func (s *Service) DetachPaymentMethod(ctx context.Context, c *Caller, idem *Idem
 				}
 			}
 			out = pm
-			return s.remember(ctx, tx, c, idem, api.PaymentMethodOf(pm, false), pm.ID)
+			return s.remember(ctx, tx, c, idem, &SavedMethod{Method: pm}, pm.ID)
 		})
 	})
 	return out, err

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/tillpay/till"
-	"github.com/tillpay/till/api"
 )
 
 // Payment returns a payment of the caller.
@@ -33,7 +32,7 @@ func (s *Service) ListPayments(ctx context.Context, c *Caller, f till.PaymentFil
 // UpdatePayment applies a PATCH: metadata at any time; scheduledAt,
 // paymentMethodId and active only while the payment waits (scheduled or
 // retry_scheduled).
-func (s *Service) UpdatePayment(ctx context.Context, c *Caller, idem *Idem, id string, in api.PaymentUpdate) (*till.Payment, error) {
+func (s *Service) UpdatePayment(ctx context.Context, c *Caller, idem *Idem, id string, in PaymentUpdateParams) (*till.Payment, error) {
 	var v till.Validator
 	till.ValidateMetadata(&v, "metadata", in.Metadata)
 	if err := v.Err(); err != nil {

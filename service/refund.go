@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/tillpay/till"
-	"github.com/tillpay/till/api"
 )
 
 // taskRefundReconcile settles a refund its request left unsettled.
@@ -22,7 +21,7 @@ const taskRefundReconcile = "refund.reconcile"
 // each reserves its amount in the unit of work that records it, before the
 // processor is called, so together they can never refund more than was
 // captured.
-func (s *Service) CreateRefund(ctx context.Context, c *Caller, idem *Idem, paymentID string, in api.RefundRequest) (*till.Refund, error) {
+func (s *Service) CreateRefund(ctx context.Context, c *Caller, idem *Idem, paymentID string, in RefundParams) (*till.Refund, error) {
 	var v till.Validator
 	if in.Amount != nil && *in.Amount < 1 {
 		v.AddCode(till.EAmountTooSmall, "amount", "amount must be at least 1")

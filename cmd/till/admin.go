@@ -10,6 +10,7 @@ import (
 
 	"github.com/tillpay/till"
 	"github.com/tillpay/till/api"
+	tillhttp "github.com/tillpay/till/http"
 	"github.com/tillpay/till/service"
 )
 
@@ -61,10 +62,11 @@ func runAccounts(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	defer done()
-	keys, err := svc.CreateAccount(ctx, nil, in)
+	created, err := svc.CreateAccount(ctx, nil, service.NewAccountParams{Name: in.Name, Country: in.Country})
 	if err != nil {
 		return err
 	}
+	keys := tillhttp.AccountKeysOf(created)
 	if asJSON {
 		return json.NewEncoder(stdout).Encode(keys)
 	}
@@ -118,10 +120,11 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if publishable {
 		kind = "publishable"
 	}
-	key, err := svc.CreateKey(ctx, nil, account, api.NewKey{Mode: mode, Kind: kind})
+	created, err := svc.CreateKey(ctx, nil, account, service.KeyParams{Mode: mode, Kind: kind})
 	if err != nil {
 		return err
 	}
+	key := tillhttp.KeyOf(created)
 	if asJSON {
 		return json.NewEncoder(stdout).Encode(key)
 	}

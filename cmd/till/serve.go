@@ -198,7 +198,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	keysPath := filepath.Join(cfg.storage.data, "keys.json")
 	if created != nil {
-		if err := writeKeysFile(keysPath, created); err != nil {
+		if err := writeKeysFile(keysPath, tillhttp.AccountKeysOf(created)); err != nil {
 			return err
 		}
 	}
@@ -271,12 +271,12 @@ func writeKeysFile(path string, k *api.NewAccountKeys) error {
 
 // printBanner tells a newcomer how to talk to the server: the test key and
 // a first request.
-func printBanner(w io.Writer, cfg serveConfig, storeDesc, keySource, keysPath string, created *api.NewAccountKeys) {
+func printBanner(w io.Writer, cfg serveConfig, storeDesc, keySource, keysPath string, created *service.AccountKeys) {
 	fmt.Fprintf(w, "Till %s listening on %s\n", versionString(), cfg.publicBaseURL)
 	fmt.Fprintf(w, "  store:      %s\n  master key: %s\n", storeDesc, keySource)
 	key := ""
 	if created != nil {
-		fmt.Fprintf(w, "\nCreated account %s. Its keys are shown once here and kept in %s (mode 0600):\n", created.ID, keysPath)
+		fmt.Fprintf(w, "\nCreated account %s. Its keys are shown once here and kept in %s (mode 0600):\n", created.AccountID, keysPath)
 		fmt.Fprintf(w, "  test secret key:      %s\n  test publishable key: %s\n", created.TestSecretKey, created.TestPublishableKey)
 		key = created.TestSecretKey
 	} else if b, err := os.ReadFile(keysPath); err == nil {
