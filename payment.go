@@ -222,21 +222,29 @@ const (
 )
 
 // IdempotencyRecord remembers a request made with an Idempotency-Key, scoped
-// to account, mode and key, so that a repeat returns the first response byte
-// for byte. A multi-step request (one that calls a processor) is first stored
-// in progress under a lease; ResourceID names the object it works on, so
-// that a retry after a crash can finish it instead of starting again.
+// to account, mode, API and key, so that a repeat gets the first outcome. It
+// records what the request did (Operation, such as "charge" or "refund") and
+// what made it that request (Fingerprint: for the native API its method,
+// path and the SHA-256 of its body), so that the key cannot be reused for
+// another request. A multi-step request (one that calls a processor) is
+// first stored in progress under a lease; ResourceID names the object it
+// works on, so that a retry after a crash can finish it by its operation
+// instead of starting again. Result is the outcome the service stored when
+// the request finished (possibly sealed); StatusCode and ResponseBody are a
+// response the native API rendered before results were stored (records made
+// before migration 6, replayed as they are).
 type IdempotencyRecord struct {
 	AccountID    string
 	Livemode     bool
+	API          string
 	Key          string
-	Method       string
-	Path         string
-	RequestHash  []byte
+	Operation    string
+	Fingerprint  string
 	State        IdempotencyState
 	LeaseOwner   string
 	LeaseUntil   time.Time
 	ResourceID   string
+	Result       []byte
 	StatusCode   int
 	ResponseBody []byte
 	CreatedAt    time.Time

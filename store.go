@@ -229,10 +229,13 @@ type PaymentTx interface {
 // IdempotencyTx reads and writes the records of requests made with an
 // Idempotency-Key.
 type IdempotencyTx interface {
-	IdempotencyRecord(ctx context.Context, s Scope, key string) (*IdempotencyRecord, error)
+	// IdempotencyRecord reads the record of a key of an API.
+	IdempotencyRecord(ctx context.Context, s Scope, api, key string) (*IdempotencyRecord, error)
 	// CreateIdempotencyRecord returns an error wrapping ErrDuplicate when
 	// the key is taken.
 	CreateIdempotencyRecord(ctx context.Context, r *IdempotencyRecord) error
+	// UpdateIdempotencyRecord stores the record's state, lease, resource
+	// and result.
 	UpdateIdempotencyRecord(ctx context.Context, r *IdempotencyRecord) error
 	// DeleteIdempotencyRecords removes the finished records created before
 	// before and returns how many it removed.

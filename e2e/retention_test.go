@@ -7,6 +7,7 @@ import (
 
 	"github.com/tillpay/till"
 	"github.com/tillpay/till/client"
+	tillhttp "github.com/tillpay/till/http"
 	"github.com/tillpay/till/service"
 )
 
@@ -32,7 +33,7 @@ func TestIdempotencyRetention(t *testing.T) {
 		scope := till.Scope{AccountID: env.Keys.ID}
 		kept := func() bool {
 			err := env.Store.View(env.Ctx(), func(tx till.Tx) error {
-				_, err := tx.IdempotencyRecord(env.Ctx(), scope, "retained")
+				_, err := tx.IdempotencyRecord(env.Ctx(), scope, tillhttp.APIName, "retained")
 				return err
 			})
 			if err != nil && till.ErrorCode(err) != till.ENotFound {

@@ -3,6 +3,7 @@ package http
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -103,17 +104,6 @@ func (s *Server) errorBody(err error) (int, []byte) {
 	return k.status, encode(api.Envelope[any]{Success: false, Error: out})
 }
 
-// renderer returns the function that turns a use case's result into the
-// response stored for an Idempotency-Key and sent.
-func (s *Server) renderer(livemode bool) func(v any, err error) (int, []byte) {
-	return func(v any, err error) (int, []byte) {
-		if err != nil {
-			return s.errorBody(err)
-		}
-		return http.StatusOK, successBody(v, livemode)
-	}
-}
-
 func writeBody(w http.ResponseWriter, status int, body []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
@@ -149,15 +139,17 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	writeBody(w, status, body)
 }
 
-// respond writes a use case's outcome: the stored idempotent response when
-// there is one (a replay, or a first response that was stored with its
-// work), the result or the error otherwise.
+// respond writes a use case's outcome: its result or its error, the same
+// on a first answer and on a replay of its Idempotency-Key (the service
+// returns the stored outcome), or a response stored as rendered before the
+// service stored outcomes.
 func (s *Server) respond(w http.ResponseWriter, r *http.Request, idem *idemRequest, v any, err error) {
-	if idem != nil && idem.Body != nil && (err == nil || till.ErrorCode(err) == till.ECardDeclined) {
-		if idem.Replayed {
-			w.Header().Set("Idempotent-Replayed", "true")
-		}
-		writeBody(w, idem.Status, idem.Body)
+	if idem != nil && idem.Replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	var stored *service.ReplayedResponse
+	if errors.As(err, &stored) {
+		writeBody(w, stored.Status, stored.Body)
 		return
 	}
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -219,8 +220,19 @@ func (s *Server) idempotency(r *http.Request) (*idemRequest, error) {
 		return nil, till.ParamError(till.EValidation, "Idempotency-Key",
 			"Idempotency-Key must be 1–%d printable ASCII characters", service.MaxIdempotencyKeyLen)
 	}
-	h := sha256.Sum256(bodyOf(r))
-	return &idemRequest{Key: key, Method: r.Method, Path: r.URL.Path, Hash: h[:], Render: s.renderer(callerOf(r).live())}, nil
+	return &idemRequest{API: APIName, Key: key, Fingerprint: fingerprint(r.Method, r.URL.Path, bodyOf(r))}, nil
+}
+
+// APIName is the native API's name for the service: its Idempotency-Keys
+// are its own.
+const APIName = "native"
+
+// fingerprint is what makes a native request the same request: its method,
+// path and the SHA-256 of its body (migration 6 computes it the same way
+// for the keys stored before it).
+func fingerprint(method, path string, body []byte) string {
+	h := sha256.Sum256(body)
+	return method + " " + path + " " + hex.EncodeToString(h[:])
 }
 
 // mutate runs a mutating use case: decode the body into in (if not nil),

@@ -284,7 +284,7 @@ func TestClaimAcrossProcesses(t *testing.T) {
 func TestIdempotencyRecordLockedInUpdate(t *testing.T) {
 	st := open(t)
 	scope := till.Scope{AccountID: "acct_1"}
-	rec := &till.IdempotencyRecord{AccountID: "acct_1", Key: "k", Method: "POST", Path: "/v1/x", RequestHash: []byte("h"),
+	rec := &till.IdempotencyRecord{AccountID: "acct_1", API: "native", Key: "k", Operation: "charge", Fingerprint: "POST /v1/x 00",
 		State: till.IdemInProgress, LeaseOwner: "a"}
 	if err := st.Update(ctx, func(tx till.Tx) error { return tx.CreateIdempotencyRecord(ctx, rec) }); err != nil {
 		t.Fatal(err)
@@ -293,7 +293,7 @@ func TestIdempotencyRecordLockedInUpdate(t *testing.T) {
 	first := make(chan error, 1)
 	go func() {
 		first <- st.Update(ctx, func(tx till.Tx) error {
-			r, err := tx.IdempotencyRecord(ctx, scope, "k")
+			r, err := tx.IdempotencyRecord(ctx, scope, "native", "k")
 			if err != nil {
 				return err
 			}
@@ -306,7 +306,7 @@ func TestIdempotencyRecordLockedInUpdate(t *testing.T) {
 	<-locked
 	// A View reads the committed state at once.
 	if err := st.View(ctx, func(tx till.Tx) error {
-		r, err := tx.IdempotencyRecord(ctx, scope, "k")
+		r, err := tx.IdempotencyRecord(ctx, scope, "native", "k")
 		if err == nil && r.LeaseOwner != "a" {
 			err = fmt.Errorf("view saw lease owner %q", r.LeaseOwner)
 		}
@@ -318,7 +318,7 @@ func TestIdempotencyRecordLockedInUpdate(t *testing.T) {
 	go func() {
 		var owner string
 		err := st.Update(ctx, func(tx till.Tx) error {
-			r, err := tx.IdempotencyRecord(ctx, scope, "k")
+			r, err := tx.IdempotencyRecord(ctx, scope, "native", "k")
 			if err == nil {
 				owner = r.LeaseOwner
 			}

@@ -498,22 +498,22 @@ func (t *tx) ListPayments(ctx context.Context, s till.Scope, f till.PaymentFilte
 
 // --- idempotency records
 
-const idemColumns = `account_id, livemode, key, method, path, request_hash, state, lease_owner, lease_until, resource_id, status_code, response_body, created_at, updated_at`
+const idemColumns = `account_id, livemode, api, key, operation, fingerprint, state, lease_owner, lease_until, resource_id, result, status_code, response_body, created_at, updated_at`
 
 // IdempotencyRecord reads a key's record. In an Update it locks the row
 // until the transaction ends, so that two processes resuming the same key
 // take turns: the second reads what the first committed.
-func (t *tx) IdempotencyRecord(ctx context.Context, s till.Scope, key string) (*till.IdempotencyRecord, error) {
-	q := `SELECT ` + idemColumns + ` FROM idempotency_keys WHERE account_id = $1 AND livemode = $2 AND key = $3`
+func (t *tx) IdempotencyRecord(ctx context.Context, s till.Scope, api, key string) (*till.IdempotencyRecord, error) {
+	q := `SELECT ` + idemColumns + ` FROM idempotency_keys WHERE account_id = $1 AND livemode = $2 AND api = $3 AND key = $4`
 	if t.write {
 		q += ` FOR UPDATE`
 	}
 	var r till.IdempotencyRecord
 	var state string
 	var lease, created, updated int64
-	err := t.row(ctx, till.NotFound("idempotency key", key), q, []any{s.AccountID, s.Livemode, key},
-		&r.AccountID, &r.Livemode, &r.Key, &r.Method, &r.Path, &r.RequestHash, &state, &r.LeaseOwner, &lease,
-		&r.ResourceID, &r.StatusCode, &r.ResponseBody, &created, &updated)
+	err := t.row(ctx, till.NotFound("idempotency key", key), q, []any{s.AccountID, s.Livemode, api, key},
+		&r.AccountID, &r.Livemode, &r.API, &r.Key, &r.Operation, &r.Fingerprint, &state, &r.LeaseOwner, &lease,
+		&r.ResourceID, &r.Result, &r.StatusCode, &r.ResponseBody, &created, &updated)
 	if err != nil {
 		return nil, err
 	}
@@ -524,18 +524,18 @@ func (t *tx) IdempotencyRecord(ctx context.Context, s till.Scope, key string) (*
 
 func (t *tx) CreateIdempotencyRecord(ctx context.Context, r *till.IdempotencyRecord) error {
 	return t.insert(ctx, "idempotency key "+r.Key, `INSERT INTO idempotency_keys (`+idemColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT DO NOTHING`,
-		r.AccountID, r.Livemode, r.Key, r.Method, r.Path, r.RequestHash, string(r.State), r.LeaseOwner, us(r.LeaseUntil),
-		r.ResourceID, r.StatusCode, r.ResponseBody, us(r.CreatedAt), us(r.UpdatedAt))
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT DO NOTHING`,
+		r.AccountID, r.Livemode, r.API, r.Key, r.Operation, r.Fingerprint, string(r.State), r.LeaseOwner, us(r.LeaseUntil),
+		r.ResourceID, r.Result, r.StatusCode, r.ResponseBody, us(r.CreatedAt), us(r.UpdatedAt))
 }
 
 func (t *tx) UpdateIdempotencyRecord(ctx context.Context, r *till.IdempotencyRecord) error {
 	return t.execOne(ctx, till.NotFound("idempotency key", r.Key),
-		`UPDATE idempotency_keys SET state = $1, lease_owner = $2, lease_until = $3, resource_id = $4, status_code = $5,
-			response_body = $6, updated_at = $7
-		WHERE account_id = $8 AND livemode = $9 AND key = $10`,
-		string(r.State), r.LeaseOwner, us(r.LeaseUntil), r.ResourceID, r.StatusCode, r.ResponseBody, us(r.UpdatedAt),
-		r.AccountID, r.Livemode, r.Key)
+		`UPDATE idempotency_keys SET state = $1, lease_owner = $2, lease_until = $3, resource_id = $4, result = $5,
+			updated_at = $6
+		WHERE account_id = $7 AND livemode = $8 AND api = $9 AND key = $10`,
+		string(r.State), r.LeaseOwner, us(r.LeaseUntil), r.ResourceID, r.Result, us(r.UpdatedAt),
+		r.AccountID, r.Livemode, r.API, r.Key)
 }
 
 func (t *tx) DeleteIdempotencyRecords(ctx context.Context, before time.Time) (int, error) {

@@ -130,12 +130,12 @@ func (s *Service) CreateAccount(ctx context.Context, idem *Idem, in NewAccountPa
 	if err != nil {
 		return nil, err
 	}
-	err = s.idempotent(ctx, adminCaller, sealed(idem), func() error {
+	err = s.idempotent(ctx, adminCaller, sealed(idem), OpAccountCreate, out, func() error {
 		return s.store.Update(ctx, func(tx till.Tx) error {
 			if err := insertAccount(ctx, tx, a, keys); err != nil {
 				return err
 			}
-			return s.remember(ctx, tx, adminCaller, idem, out, a.ID)
+			return s.remember(ctx, tx, adminCaller, idem, OpAccountCreate, out, a.ID)
 		})
 	})
 	if err != nil {
@@ -206,7 +206,7 @@ func insertAccount(ctx context.Context, tx till.Tx, a *till.Account, keys []*til
 // sealed marks idem's stored response as secret.
 func sealed(idem *Idem) *Idem {
 	if idem != nil {
-		idem.Sealed = true
+		idem.sealed = true
 	}
 	return idem
 }
@@ -275,7 +275,7 @@ func (s *Service) CreateKey(ctx context.Context, idem *Idem, accountID string, i
 	}
 	key, secret := s.newKey(accountID, in.Mode == "live", kind, s.clock.Now())
 	out := NewKey{Key: key, Secret: secret}
-	err := s.idempotent(ctx, adminCaller, sealed(idem), func() error {
+	err := s.idempotent(ctx, adminCaller, sealed(idem), OpKeyCreate, &out, func() error {
 		return s.store.Update(ctx, func(tx till.Tx) error {
 			if _, err := tx.Account(ctx, accountID); err != nil {
 				return err
@@ -283,7 +283,7 @@ func (s *Service) CreateKey(ctx context.Context, idem *Idem, accountID string, i
 			if err := tx.CreateAPIKey(ctx, key); err != nil {
 				return err
 			}
-			return s.remember(ctx, tx, adminCaller, idem, &out, key.ID)
+			return s.remember(ctx, tx, adminCaller, idem, OpKeyCreate, &out, key.ID)
 		})
 	})
 	if err != nil {
@@ -296,7 +296,7 @@ func (s *Service) CreateKey(ctx context.Context, idem *Idem, accountID string, i
 // nil.
 func (s *Service) RevokeKey(ctx context.Context, idem *Idem, keyID string) (*till.APIKey, error) {
 	var key *till.APIKey
-	err := s.idempotent(ctx, adminCaller, idem, func() error {
+	err := s.idempotent(ctx, adminCaller, idem, OpKeyRevoke, &key, func() error {
 		return s.store.Update(ctx, func(tx till.Tx) error {
 			var err error
 			if key, err = tx.APIKey(ctx, keyID); err != nil {
@@ -309,7 +309,7 @@ func (s *Service) RevokeKey(ctx context.Context, idem *Idem, keyID string) (*til
 					return err
 				}
 			}
-			return s.remember(ctx, tx, adminCaller, idem, key, key.ID)
+			return s.remember(ctx, tx, adminCaller, idem, OpKeyRevoke, key, key.ID)
 		})
 	})
 	if err != nil {
@@ -340,7 +340,7 @@ var (
 // field is reported at once and nothing is changed then.
 func (s *Service) UpdateAccount(ctx context.Context, c *Caller, idem *Idem, in AccountParams) (*till.Account, error) {
 	var out *till.Account
-	err := s.idempotent(ctx, c, idem, func() error {
+	err := s.idempotent(ctx, c, idem, OpAccountUpdate, &out, func() error {
 		return s.store.Update(ctx, func(tx till.Tx) error {
 			a, err := tx.Account(ctx, c.Account.ID)
 			if err != nil {
@@ -356,7 +356,7 @@ func (s *Service) UpdateAccount(ctx context.Context, c *Caller, idem *Idem, in A
 				return err
 			}
 			out = a
-			return s.remember(ctx, tx, c, idem, a, a.ID)
+			return s.remember(ctx, tx, c, idem, OpAccountUpdate, a, a.ID)
 		})
 	})
 	if err == nil {
@@ -565,7 +565,7 @@ func (s *Service) AdvanceClock(ctx context.Context, c *Caller, idem *Idem, secon
 	}
 	var out *Clock
 	d := time.Duration(seconds) * time.Second
-	err := s.idempotent(ctx, c, idem, func() error {
+	err := s.idempotent(ctx, c, idem, OpClockAdvance, &out, func() error {
 		return s.store.Update(ctx, func(tx till.Tx) error {
 			a, err := tx.Account(ctx, c.Account.ID)
 			if err != nil {
@@ -582,7 +582,7 @@ func (s *Service) AdvanceClock(ctx context.Context, c *Caller, idem *Idem, secon
 				return err
 			}
 			out = &Clock{Now: s.now(a, false), Offset: a.TestClockOffset}
-			return s.remember(ctx, tx, c, idem, out, "")
+			return s.remember(ctx, tx, c, idem, OpClockAdvance, out, "")
 		})
 	})
 	if err == nil {

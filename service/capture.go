@@ -83,7 +83,7 @@ func (s *Service) holdOperation(ctx context.Context, c *Caller, idem *Idem, id s
 	scope := c.Scope()
 	var out *till.Payment
 	var resultErr error
-	err := s.idempotent(ctx, c, idem, func() error {
+	err := s.idempotent(ctx, c, idem, holdOp(kind), &out, func() error {
 		var attemptID string
 		err := s.store.Update(ctx, func(tx till.Tx) error {
 			a, err := tx.Account(ctx, scope.AccountID)
@@ -116,7 +116,7 @@ func (s *Service) holdOperation(ctx context.Context, c *Caller, idem *Idem, id s
 			if err := s.leaseReconcile(ctx, tx, p); err != nil {
 				return err
 			}
-			return s.claimKey(ctx, tx, scope, idem, p.ID)
+			return s.claimKey(ctx, tx, scope, idem, holdOp(kind), p.ID)
 		})
 		if err != nil {
 			return err
@@ -272,4 +272,12 @@ func (s *Service) expireHold(ctx context.Context, t *till.Task) error {
 		}
 	}
 	return s.store.Update(ctx, func(tx till.Tx) error { return tx.DeleteTask(ctx, t.ID, "") })
+}
+
+// holdOp is the operation of a capture or a release.
+func holdOp(kind till.AttemptKind) Operation {
+	if kind == till.AttemptRelease {
+		return OpRelease
+	}
+	return OpCapture
 }

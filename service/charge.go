@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -229,7 +230,7 @@ func (s *Service) Charge(ctx context.Context, c *Caller, idem *Idem, in ChargePa
 	}
 	var out *till.Payment
 	var resultErr error
-	err = s.idempotent(ctx, c, idem, func() error {
+	err = s.idempotent(ctx, c, idem, OpCharge, &out, func() error {
 		l, err := s.startCharge(ctx, c, idem, req)
 		if err != nil {
 			return err
@@ -329,12 +330,12 @@ func (s *Service) startCharge(ctx context.Context, c *Caller, idem *Idem, req *c
 			if err := s.emit(ctx, tx, scope, till.EventPaymentScheduled, "payment", p.ID, p.Version, p, now); err != nil {
 				return err
 			}
-			return s.remember(ctx, tx, c, idem, p, p.ID)
+			return s.remember(ctx, tx, c, idem, OpCharge, p, p.ID)
 		}
 		if err := s.leaseReconcile(ctx, tx, p); err != nil {
 			return err
 		}
-		return s.claimKey(ctx, tx, scope, idem, p.ID)
+		return s.claimKey(ctx, tx, scope, idem, OpCharge, p.ID)
 	})
 	if err != nil {
 		return nil, err
@@ -772,25 +773,34 @@ func DeclineMessage(code string) string {
 }
 
 // resume finishes a multi-step request whose process died before it stored
-// its response: it takes over the key's lease and the reconcile task of the
-// object the request works on (a payment for charges, captures and releases;
-// a refund for refunds), asks the processor what happened to the attempt
+// its outcome: by the operation recorded with the key, it takes over the
+// key's lease and the reconcile task of the object the request works on (a
+// payment for charges, captures and releases; a refund for refunds), asks the processor what happened to the attempt
 // (re-sending it under the same reference if the processor never saw it),
 // settles, and stores the response.
-func (s *Service) resume(ctx context.Context, c *Caller, idem *Idem) error {
+func (s *Service) resume(ctx context.Context, c *Caller, idem *Idem, found *till.IdempotencyRecord) error {
 	scope := c.Scope()
+	reconcileKind := taskReconcile
+	switch Operation(found.Operation) {
+	case OpCharge, OpCapture, OpRelease:
+	case OpRefund:
+		reconcileKind = taskRefundReconcile
+	default:
+		// Every other operation is one unit of work and is stored finished.
+		return fmt.Errorf("service: idempotency key %q of operation %q left in progress", idem.Key, found.Operation)
+	}
 	var rec *till.IdempotencyRecord
 	var claimed bool
 	err := s.store.Update(ctx, func(tx till.Tx) error {
 		var err error
-		if rec, err = tx.IdempotencyRecord(ctx, scope, idem.Key); err != nil {
+		if rec, err = tx.IdempotencyRecord(ctx, scope, idem.API, idem.Key); err != nil {
 			return err
 		}
 		now := s.clock.Now()
 		if rec.State == till.IdemDone || now.Before(rec.LeaseUntil) {
 			return nil
 		}
-		tasks, err := tx.ClaimTasks(ctx, till.ClaimRequest{Kinds: []string{reconcileKindOf(rec.ResourceID)}, Ref: rec.ResourceID, Now: now, Limit: 1, Owner: s.instance, Lease: s.lease})
+		tasks, err := tx.ClaimTasks(ctx, till.ClaimRequest{Kinds: []string{reconcileKind}, Ref: rec.ResourceID, Now: now, Limit: 1, Owner: s.instance, Lease: s.lease})
 		if err != nil {
 			return err
 		}
@@ -798,17 +808,13 @@ func (s *Service) resume(ctx context.Context, c *Caller, idem *Idem) error {
 		rec.LeaseOwner, rec.LeaseUntil, rec.UpdatedAt = s.instance, now.Add(s.lease), now
 		return tx.UpdateIdempotencyRecord(ctx, rec)
 	})
-	if err != nil {
+	if err != nil || rec.State == till.IdemDone {
 		return err
-	}
-	if rec.State == till.IdemDone {
-		idem.Status, idem.Body = rec.StatusCode, rec.ResponseBody
-		return nil
 	}
 	if rec.LeaseOwner != s.instance {
 		return inProgress()
 	}
-	if strings.HasPrefix(rec.ResourceID, till.PrefixRefund) {
+	if reconcileKind == taskRefundReconcile {
 		return s.resumeRefund(ctx, scope, rec.ResourceID, claimed, idem)
 	}
 	a, p, pm, err := s.loadForCall(ctx, scope, rec.ResourceID)
@@ -828,16 +834,6 @@ func (s *Service) resume(ctx context.Context, c *Caller, idem *Idem) error {
 	res, callErr := s.lookupOrResend(ctx, a, p, pm, att)
 	_, err = s.settle(ctx, scope, p.ID, att.ID, res, callErr, idem)
 	return ignoreCardError(err)
-}
-
-// reconcileKindOf is the kind of the reconcile task that guards the object
-// a multi-step request works on: a refund's, or a payment's (charges,
-// captures and releases are attempts of the payment).
-func reconcileKindOf(resourceID string) string {
-	if strings.HasPrefix(resourceID, till.PrefixRefund) {
-		return taskRefundReconcile
-	}
-	return taskReconcile
 }
 
 // ignoreCardError drops a card error: it is part of the stored response,

@@ -109,7 +109,7 @@ func (s *Service) CreateCustomer(ctx context.Context, c *Caller, idem *Idem, in 
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	return cust, s.idempotent(ctx, c, idem, func() error {
+	err := s.idempotent(ctx, c, idem, OpCustomerCreate, &cust, func() error {
 		return s.store.Update(ctx, func(tx till.Tx) error {
 			if err := tx.CreateCustomer(ctx, cust); err != nil {
 				return err
@@ -117,9 +117,10 @@ func (s *Service) CreateCustomer(ctx context.Context, c *Caller, idem *Idem, in 
 			if err := s.emit(ctx, tx, c.Scope(), till.EventCustomerCreated, "customer", cust.ID, cust.Version, cust, now); err != nil {
 				return err
 			}
-			return s.remember(ctx, tx, c, idem, cust, cust.ID)
+			return s.remember(ctx, tx, c, idem, OpCustomerCreate, cust, cust.ID)
 		})
 	})
+	return cust, err
 }
 
 // Customer returns a customer of the caller. Deleted customers are not found.
@@ -138,7 +139,7 @@ func (s *Service) Customer(ctx context.Context, c *Caller, id string) (*till.Cus
 // UpdateCustomer applies a PATCH to a customer.
 func (s *Service) UpdateCustomer(ctx context.Context, c *Caller, idem *Idem, id string, in CustomerUpdateParams) (*till.Customer, error) {
 	var out *till.Customer
-	err := s.idempotent(ctx, c, idem, func() error {
+	err := s.idempotent(ctx, c, idem, OpCustomerUpdate, &out, func() error {
 		return s.store.Update(ctx, func(tx till.Tx) error {
 			cust, err := tx.Customer(ctx, c.Scope(), id)
 			if err != nil {
@@ -181,7 +182,7 @@ func (s *Service) UpdateCustomer(ctx context.Context, c *Caller, idem *Idem, id 
 				return err
 			}
 			out = cust
-			return s.remember(ctx, tx, c, idem, cust, cust.ID)
+			return s.remember(ctx, tx, c, idem, OpCustomerUpdate, cust, cust.ID)
 		})
 	})
 	return out, err
@@ -191,7 +192,7 @@ func (s *Service) UpdateCustomer(ctx context.Context, c *Caller, idem *Idem, id 
 // Its payments stay.
 func (s *Service) DeleteCustomer(ctx context.Context, c *Caller, idem *Idem, id string) (*Deleted, error) {
 	out := &Deleted{ID: id, Kind: "customer"}
-	err := s.idempotent(ctx, c, idem, func() error {
+	err := s.idempotent(ctx, c, idem, OpCustomerDelete, out, func() error {
 		return s.store.Update(ctx, func(tx till.Tx) error {
 			cust, err := tx.Customer(ctx, c.Scope(), id)
 			if err != nil {
@@ -220,7 +221,7 @@ func (s *Service) DeleteCustomer(ctx context.Context, c *Caller, idem *Idem, id 
 			if err := s.emit(ctx, tx, c.Scope(), till.EventCustomerDeleted, "customer", cust.ID, cust.Version, cust, now); err != nil {
 				return err
 			}
-			return s.remember(ctx, tx, c, idem, out, cust.ID)
+			return s.remember(ctx, tx, c, idem, OpCustomerDelete, out, cust.ID)
 		})
 	})
 	return out, err
@@ -311,8 +312,8 @@ func (s *Service) AddPaymentMethod(ctx context.Context, c *Caller, idem *Idem, c
 		return nil, false, err
 	}
 	var pm *till.PaymentMethod
-	var isDefault bool
-	err := s.idempotent(ctx, c, idem, func() error {
+	var saved *SavedMethod
+	err := s.idempotent(ctx, c, idem, OpPaymentMethodSave, &saved, func() error {
 		now := s.now(c.Account, c.Livemode)
 		id := s.ids.NewID(till.PrefixPaymentMethod)
 		if in.Card != nil {
@@ -346,14 +347,17 @@ func (s *Service) AddPaymentMethod(ctx context.Context, c *Caller, idem *Idem, c
 					return err
 				}
 			}
-			isDefault = cust.DefaultPaymentMethodID == pm.ID
+			saved = &SavedMethod{Method: pm, Default: cust.DefaultPaymentMethodID == pm.ID}
 			if err := s.emit(ctx, tx, c.Scope(), till.EventPaymentMethodAttached, "payment_method", pm.ID, pm.Version, pm, now); err != nil {
 				return err
 			}
-			return s.remember(ctx, tx, c, idem, &SavedMethod{Method: pm, Default: isDefault}, pm.ID)
+			return s.remember(ctx, tx, c, idem, OpPaymentMethodSave, saved, pm.ID)
 		})
 	})
-	return pm, isDefault, err
+	if err != nil || saved == nil {
+		return nil, false, err
+	}
+	return saved.Method, saved.Default, nil
 }
 
 // redeemToken turns an unused, unexpired token into payment method id: the
@@ -401,7 +405,7 @@ func (s *Service) redeemToken(ctx context.Context, tx till.Tx, c *Caller, token,
 // within an hour, once.
 func (s *Service) CreateToken(ctx context.Context, c *Caller, idem *Idem, in TokenParams) (*Token, error) {
 	var out *Token
-	err := s.idempotent(ctx, c, idem, func() error {
+	err := s.idempotent(ctx, c, idem, OpTokenCreate, &out, func() error {
 		card, err := s.cardForVault(ctx, c, in.Card, "card")
 		if err != nil {
 			return err
@@ -416,7 +420,7 @@ func (s *Service) CreateToken(ctx context.Context, c *Caller, idem *Idem, in Tok
 				return err
 			}
 			out = &Token{Method: t, ExpiresAt: t.CreatedAt.Add(tokenTTL).UTC()}
-			return s.remember(ctx, tx, c, idem, out, t.ID)
+			return s.remember(ctx, tx, c, idem, OpTokenCreate, out, t.ID)
 		})
 	})
 	return out, err
@@ -465,7 +469,7 @@ func (s *Service) ListPaymentMethods(ctx context.Context, c *Caller, customerID 
 // Past payments keep their reference to it; new charges cannot use it.
 func (s *Service) DetachPaymentMethod(ctx context.Context, c *Caller, idem *Idem, id string) (*till.PaymentMethod, error) {
 	var out *till.PaymentMethod
-	err := s.idempotent(ctx, c, idem, func() error {
+	err := s.idempotent(ctx, c, idem, OpPaymentMethodDrop, &out, func() error {
 		return s.store.Update(ctx, func(tx till.Tx) error {
 			pm, err := tx.PaymentMethod(ctx, c.Scope(), id)
 			if err != nil || pm.DetachedAt != nil || !strings.HasPrefix(pm.ID, till.PrefixPaymentMethod) {
@@ -489,7 +493,7 @@ func (s *Service) DetachPaymentMethod(ctx context.Context, c *Caller, idem *Idem
 				}
 			}
 			out = pm
-			return s.remember(ctx, tx, c, idem, &SavedMethod{Method: pm}, pm.ID)
+			return s.remember(ctx, tx, c, idem, OpPaymentMethodDrop, pm, pm.ID)
 		})
 	})
 	return out, err

@@ -39,7 +39,7 @@ func (s *Service) UpdatePayment(ctx context.Context, c *Caller, idem *Idem, id s
 		return nil, err
 	}
 	var out *till.Payment
-	err := s.idempotent(ctx, c, idem, func() error {
+	err := s.idempotent(ctx, c, idem, OpPaymentUpdate, &out, func() error {
 		return s.store.Update(ctx, func(tx till.Tx) error {
 			a, err := tx.Account(ctx, c.Account.ID)
 			if err != nil {
@@ -101,7 +101,7 @@ func (s *Service) UpdatePayment(ctx context.Context, c *Caller, idem *Idem, id s
 				}
 			}
 			out = p
-			return s.remember(ctx, tx, c, idem, p, p.ID)
+			return s.remember(ctx, tx, c, idem, OpPaymentUpdate, p, p.ID)
 		})
 	})
 	return out, err

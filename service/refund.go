@@ -35,7 +35,7 @@ func (s *Service) CreateRefund(ctx context.Context, c *Caller, idem *Idem, payme
 	}
 	scope := c.Scope()
 	var out *till.Refund
-	err := s.idempotent(ctx, c, idem, func() error {
+	err := s.idempotent(ctx, c, idem, OpRefund, &out, func() error {
 		r, err := s.startRefund(ctx, c, idem, paymentID, in.Amount, reason)
 		if err != nil {
 			return err
@@ -114,7 +114,7 @@ func (s *Service) startRefund(ctx context.Context, c *Caller, idem *Idem, paymen
 			return err
 		}
 		out = r
-		return s.claimKey(ctx, tx, scope, idem, r.ID)
+		return s.claimKey(ctx, tx, scope, idem, OpRefund, r.ID)
 	})
 	return out, err
 }

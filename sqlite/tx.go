@@ -415,18 +415,18 @@ func (t *tx) ListPayments(ctx context.Context, s till.Scope, f till.PaymentFilte
 
 // --- idempotency records
 
-const idemColumns = `account_id, livemode, key, method, path, request_hash, state, lease_owner, lease_until, resource_id, status_code, response_body, created_at, updated_at`
+const idemColumns = `account_id, livemode, api, key, operation, fingerprint, state, lease_owner, lease_until, resource_id, result, status_code, response_body, created_at, updated_at`
 
-func (t *tx) IdempotencyRecord(ctx context.Context, s till.Scope, key string) (*till.IdempotencyRecord, error) {
-	st, err := t.stmt(ctx, `SELECT `+idemColumns+` FROM idempotency_keys WHERE account_id = ? AND livemode = ? AND key = ?`)
+func (t *tx) IdempotencyRecord(ctx context.Context, s till.Scope, api, key string) (*till.IdempotencyRecord, error) {
+	st, err := t.stmt(ctx, `SELECT `+idemColumns+` FROM idempotency_keys WHERE account_id = ? AND livemode = ? AND api = ? AND key = ?`)
 	if err != nil {
 		return nil, err
 	}
 	var r till.IdempotencyRecord
 	var live int
 	var lease, created, updated int64
-	err = st.QueryRowContext(ctx, s.AccountID, b2i(s.Livemode), key).Scan(&r.AccountID, &live, &r.Key, &r.Method, &r.Path,
-		&r.RequestHash, &r.State, &r.LeaseOwner, &lease, &r.ResourceID, &r.StatusCode, &r.ResponseBody, &created, &updated)
+	err = st.QueryRowContext(ctx, s.AccountID, b2i(s.Livemode), api, key).Scan(&r.AccountID, &live, &r.API, &r.Key, &r.Operation,
+		&r.Fingerprint, &r.State, &r.LeaseOwner, &lease, &r.ResourceID, &r.Result, &r.StatusCode, &r.ResponseBody, &created, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, till.NotFound("idempotency key", key)
 	}
@@ -439,18 +439,18 @@ func (t *tx) IdempotencyRecord(ctx context.Context, s till.Scope, key string) (*
 }
 
 func (t *tx) CreateIdempotencyRecord(ctx context.Context, r *till.IdempotencyRecord) error {
-	_, err := t.exec(ctx, `INSERT INTO idempotency_keys (`+idemColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.AccountID, b2i(r.Livemode), r.Key, r.Method, r.Path, r.RequestHash, r.State, r.LeaseOwner, us(r.LeaseUntil),
-		r.ResourceID, r.StatusCode, r.ResponseBody, us(r.CreatedAt), us(r.UpdatedAt))
+	_, err := t.exec(ctx, `INSERT INTO idempotency_keys (`+idemColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.AccountID, b2i(r.Livemode), r.API, r.Key, r.Operation, r.Fingerprint, r.State, r.LeaseOwner, us(r.LeaseUntil),
+		r.ResourceID, r.Result, r.StatusCode, r.ResponseBody, us(r.CreatedAt), us(r.UpdatedAt))
 	return err
 }
 
 func (t *tx) UpdateIdempotencyRecord(ctx context.Context, r *till.IdempotencyRecord) error {
 	return t.execOne(ctx, till.NotFound("idempotency key", r.Key),
-		`UPDATE idempotency_keys SET state = ?, lease_owner = ?, lease_until = ?, resource_id = ?, status_code = ?, response_body = ?, updated_at = ?
-		WHERE account_id = ? AND livemode = ? AND key = ?`,
-		r.State, r.LeaseOwner, us(r.LeaseUntil), r.ResourceID, r.StatusCode, r.ResponseBody, us(r.UpdatedAt),
-		r.AccountID, b2i(r.Livemode), r.Key)
+		`UPDATE idempotency_keys SET state = ?, lease_owner = ?, lease_until = ?, resource_id = ?, result = ?, updated_at = ?
+		WHERE account_id = ? AND livemode = ? AND api = ? AND key = ?`,
+		r.State, r.LeaseOwner, us(r.LeaseUntil), r.ResourceID, r.Result, us(r.UpdatedAt),
+		r.AccountID, b2i(r.Livemode), r.API, r.Key)
 }
 
 func (t *tx) DeleteIdempotencyRecords(ctx context.Context, before time.Time) (int, error) {

@@ -78,7 +78,7 @@ func testRoundTrip(t *testing.T, st till.Store) {
 		trip("IdempotencyRecord", nil,
 			func(tx till.Tx, v *till.IdempotencyRecord) error { return tx.CreateIdempotencyRecord(ctx, v) },
 			func(tx till.Tx, v *till.IdempotencyRecord) (*till.IdempotencyRecord, error) {
-				return tx.IdempotencyRecord(ctx, till.Scope{AccountID: v.AccountID, Livemode: v.Livemode}, v.Key)
+				return tx.IdempotencyRecord(ctx, till.Scope{AccountID: v.AccountID, Livemode: v.Livemode}, v.API, v.Key)
 			}),
 	} {
 		t.Run(c.name, func(t *testing.T) { c.run(t, st) })

@@ -317,7 +317,7 @@ func testPaymentMethods(t *testing.T, st till.Store) {
 func testIdempotency(t *testing.T, st till.Store) {
 	a := account(t, st)
 	scope := till.Scope{AccountID: a.ID}
-	rec := &till.IdempotencyRecord{AccountID: a.ID, Key: "k1", Method: "POST", Path: "/v1/x", RequestHash: []byte("h"),
+	rec := &till.IdempotencyRecord{AccountID: a.ID, API: "native", Key: "k1", Operation: "charge", Fingerprint: "POST /v1/x 00",
 		State: till.IdemInProgress, LeaseOwner: "me", LeaseUntil: epoch.Add(time.Minute), ResourceID: "pay_1", CreatedAt: epoch, UpdatedAt: epoch}
 	update(t, st, func(tx till.Tx) error { return tx.CreateIdempotencyRecord(ctx, rec) })
 	if err := st.Update(ctx, func(tx till.Tx) error { return tx.CreateIdempotencyRecord(ctx, rec) }); !errors.Is(err, till.ErrDuplicate) {
@@ -327,12 +327,24 @@ func testIdempotency(t *testing.T, st till.Store) {
 	live := *rec
 	live.Livemode = true
 	update(t, st, func(tx till.Tx) error { return tx.CreateIdempotencyRecord(ctx, &live) })
-	rec.State, rec.StatusCode, rec.ResponseBody = till.IdemDone, 200, []byte(`{"ok":true}`)
+	// So is the same key of another API.
+	other := *rec
+	other.API, other.Operation = "commet", "refund"
+	update(t, st, func(tx till.Tx) error { return tx.CreateIdempotencyRecord(ctx, &other) })
+	rec.State, rec.Result = till.IdemDone, []byte(`{"value":{"ok":true}}`)
 	update(t, st, func(tx till.Tx) error { return tx.UpdateIdempotencyRecord(ctx, rec) })
 	view(t, st, func(tx till.Tx) error {
-		got, err := tx.IdempotencyRecord(ctx, scope, "k1")
-		if err != nil || got.State != till.IdemDone || string(got.ResponseBody) != `{"ok":true}` || !got.LeaseUntil.Equal(rec.LeaseUntil) {
+		got, err := tx.IdempotencyRecord(ctx, scope, "native", "k1")
+		if err != nil || got.State != till.IdemDone || string(got.Result) != `{"value":{"ok":true}}` || !got.LeaseUntil.Equal(rec.LeaseUntil) ||
+			got.Operation != "charge" || got.Fingerprint != "POST /v1/x 00" {
 			t.Fatalf("record: %+v %v", got, err)
+		}
+		got, err = tx.IdempotencyRecord(ctx, scope, "commet", "k1")
+		if err != nil || got.State != till.IdemInProgress || got.Operation != "refund" {
+			t.Fatalf("the other API's record: %+v %v", got, err)
+		}
+		if _, err := tx.IdempotencyRecord(ctx, scope, "chip", "k1"); till.ErrorCode(err) != till.ENotFound {
+			t.Fatalf("a key of an API that never used it: %v", err)
 		}
 		return nil
 	})
