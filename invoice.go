@@ -2,6 +2,7 @@ package till
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -96,6 +97,28 @@ const (
 	RefundSucceeded RefundStatus = "succeeded"
 	RefundFailed    RefundStatus = "failed"
 )
+
+// refundTransitions is the refund's table: a pending refund succeeds or
+// fails, once.
+var refundTransitions = map[RefundStatus][]RefundStatus{
+	RefundPending: {RefundSucceeded, RefundFailed},
+}
+
+// Transition moves r to status to at time at, checked against its table,
+// bumps its version and returns the type of the event the change emits. A
+// forbidden change returns a state_conflict error and leaves r unchanged.
+func (r *Refund) Transition(to RefundStatus, at time.Time) (event string, err error) {
+	if !slices.Contains(refundTransitions[r.Status], to) {
+		return "", Conflict("This refund cannot go from %s to %s.", r.Status, to)
+	}
+	r.Status = to
+	r.Version++
+	r.UpdatedAt = at
+	if to == RefundSucceeded {
+		return EventRefundSucceeded, nil
+	}
+	return EventRefundFailed, nil
+}
 
 // Refund returns part or all of a captured payment. Amount is gross (in the
 // terms of the payment's AmountTotal); Tax is the refunded tax, its exact

@@ -1,6 +1,9 @@
 package till
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // PaymentKind says how a payment came to be.
 type PaymentKind string
@@ -134,17 +137,43 @@ type LineItem struct {
 
 // Receipt tracks the receipt email of a payment.
 type Receipt struct {
-	Email  string     `json:"email"`
-	Status string     `json:"status"` // pending | sent | failed
-	SentAt *time.Time `json:"sentAt"`
+	Email  string        `json:"email"`
+	Status ReceiptStatus `json:"status"`
+	SentAt *time.Time    `json:"sentAt"`
 }
+
+// ReceiptStatus is where a receipt email is.
+type ReceiptStatus string
 
 // Receipt statuses.
 const (
-	ReceiptPending = "pending"
-	ReceiptSent    = "sent"
-	ReceiptFailed  = "failed"
+	ReceiptPending ReceiptStatus = "pending"
+	ReceiptSent    ReceiptStatus = "sent"
+	ReceiptFailed  ReceiptStatus = "failed"
 )
+
+// receiptTransitions is the receipt's table: a pending receipt is sent or
+// fails for good (a bounce after retries).
+var receiptTransitions = map[ReceiptStatus][]ReceiptStatus{
+	ReceiptPending: {ReceiptSent, ReceiptFailed},
+}
+
+// Transition moves the receipt to status to at time at, checked against
+// its table, recording when it was sent, and returns the type of the event
+// the change emits. A forbidden change returns a state_conflict error and
+// leaves r unchanged.
+func (r *Receipt) Transition(to ReceiptStatus, at time.Time) (event string, err error) {
+	if !slices.Contains(receiptTransitions[r.Status], to) {
+		return "", Conflict("This receipt cannot go from %s to %s.", r.Status, to)
+	}
+	r.Status = to
+	if to == ReceiptSent {
+		sent := at
+		r.SentAt = &sent
+		return EventReceiptSent, nil
+	}
+	return EventReceiptFailed, nil
+}
 
 // Failure explains why a payment failed.
 type Failure struct {

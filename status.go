@@ -1,6 +1,10 @@
 package till
 
-import "time"
+import (
+	"fmt"
+	"slices"
+	"time"
+)
 
 // Status is where a payment is in its life (SPEC §5).
 type Status string
@@ -93,6 +97,21 @@ func eventFor(from, to Status) string {
 		return EventPaymentRefunded
 	}
 	return "payment." + string(to)
+}
+
+// initialStatuses are the statuses a payment may be created in: a link
+// waiting for its payer, a scheduled charge, a charge being attempted.
+var initialStatuses = []Status{StatusPending, StatusScheduled, StatusProcessing}
+
+// Start gives a new payment its first status at time at, recorded in
+// StatusHistory. A status a payment cannot start in is refused.
+func (p *Payment) Start(status Status, at time.Time) error {
+	if p.Status != "" || !slices.Contains(initialStatuses, status) {
+		return fmt.Errorf("till: a payment cannot start as %q (it is %q)", status, p.Status)
+	}
+	p.Status = status
+	p.StatusHistory = []StatusChange{{Status: status, At: at}}
+	return nil
 }
 
 // Transition moves p to status to at time at, checked against the one

@@ -154,13 +154,12 @@ func (s *Service) CompleteAuthentication(ctx context.Context, token string, appr
 		}
 		from := cur.Version
 		now := s.now(a, scope.Livemode)
-		ev, err := cur.Transition(till.StatusProcessing, now)
-		if err != nil {
-			return err
-		}
-		cur.NextAction = nil
-		att := s.addAttempt(cur, till.AttemptCharge, cur.AmountTotal, now)
-		if err := s.emit(ctx, tx, scope, ev, "payment", cur.ID, cur.Version, cur, now); err != nil {
+		var att *till.Attempt
+		if err := s.movePayment(ctx, tx, scope, cur, till.StatusProcessing, now, func() error {
+			cur.NextAction = nil
+			att = s.addAttempt(cur, till.AttemptCharge, cur.AmountTotal, now)
+			return nil
+		}); err != nil {
 			return err
 		}
 		if !approve {
@@ -170,11 +169,7 @@ func (s *Service) CompleteAuthentication(ctx context.Context, token string, appr
 			att.SettledAt = &settled
 			cur.Failure = &till.Failure{Code: string(till.ECardDeclined), DeclineCode: till.DeclineAuthenticationRequired,
 				Message: authDeclinedMessage}
-			ev, err := cur.Transition(till.StatusFailed, now)
-			if err != nil {
-				return err
-			}
-			if err := s.emit(ctx, tx, scope, ev, "payment", cur.ID, cur.Version, cur, now); err != nil {
+			if err := s.movePayment(ctx, tx, scope, cur, till.StatusFailed, now, nil); err != nil {
 				return err
 			}
 			p = cur

@@ -207,17 +207,12 @@ func (s *Service) applyCapture(ctx context.Context, tx till.Tx, a *till.Account,
 	p.TaxBreakdown, p.LineItems = plan.TaxBreakdown, plan.LineItems
 	p.AmountCaptured = plan.Total
 	p.ExpiresAt = nil
-	ev, err := p.Transition(till.StatusSucceeded, now)
-	if err != nil {
-		return err
-	}
-	if err := tx.DeleteTasks(ctx, taskHoldExpiry, p.ID); err != nil {
-		return err
-	}
-	if err := s.onCaptured(ctx, tx, a, p, now, pre); err != nil {
-		return err
-	}
-	return s.emit(ctx, tx, scopeOf(p), ev, "payment", p.ID, p.Version, p, now)
+	return s.movePayment(ctx, tx, scopeOf(p), p, till.StatusSucceeded, now, func() error {
+		if err := tx.DeleteTasks(ctx, taskHoldExpiry, p.ID); err != nil {
+			return err
+		}
+		return s.onCaptured(ctx, tx, a, p, now, pre)
+	})
 }
 
 // applyRelease records the processor's answer to a release: the hold is
@@ -232,14 +227,9 @@ func (s *Service) applyRelease(ctx context.Context, tx till.Tx, p *till.Payment,
 	att.Outcome, att.Code = till.OutcomeSucceeded, ""
 	p.AmountCaptured = 0
 	p.ExpiresAt = nil
-	ev, err := p.Transition(till.StatusCanceled, now)
-	if err != nil {
-		return err
-	}
-	if err := tx.DeleteTasks(ctx, taskHoldExpiry, p.ID); err != nil {
-		return err
-	}
-	return s.emit(ctx, tx, scopeOf(p), ev, "payment", p.ID, p.Version, p, now)
+	return s.movePayment(ctx, tx, scopeOf(p), p, till.StatusCanceled, now, func() error {
+		return tx.DeleteTasks(ctx, taskHoldExpiry, p.ID)
+	})
 }
 
 // scheduleHoldExpiry queues the release of a new hold at the end of its

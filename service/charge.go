@@ -108,11 +108,13 @@ func (s *Service) startCharge(ctx context.Context, c *Caller, idem *Idem, req *c
 		return nil, till.ParamError(till.EAmountTooLarge, "amount", "the total with tax can be at most %d", till.MaxAmount)
 	}
 	if req.scheduledAt != nil {
-		p.Status = till.StatusScheduled
-		p.StatusHistory = []till.StatusChange{{Status: till.StatusScheduled, At: now}}
+		if err := p.Start(till.StatusScheduled, now); err != nil {
+			return nil, err
+		}
 	} else {
-		p.Status = till.StatusProcessing
-		p.StatusHistory = []till.StatusChange{{Status: till.StatusProcessing, At: now}}
+		if err := p.Start(till.StatusProcessing, now); err != nil {
+			return nil, err
+		}
 		s.addAttempt(p, till.AttemptCharge, p.AmountTotal, now)
 	}
 	l.p = p

@@ -235,11 +235,7 @@ func (s *Service) reportDispute(ctx context.Context, t *till.Task) error {
 		}
 		from := p.Version
 		now := s.now(a, scope.Livemode)
-		ev, err := p.Transition(till.StatusDisputed, now)
-		if err != nil {
-			return err
-		}
-		if err := s.emit(ctx, tx, scope, ev, "payment", p.ID, p.Version, p, now); err != nil {
+		if err := s.movePayment(ctx, tx, scope, p, till.StatusDisputed, now, nil); err != nil {
 			return err
 		}
 		// The chargeback takes back what the merchant still holds of the

@@ -139,11 +139,7 @@ func (s *Service) maybeRetry(ctx context.Context, tx till.Tx, a *till.Account, p
 	}
 	at := now.Add(time.Duration(a.RetryPolicy.DelaysDays[tries-1]) * 24 * time.Hour)
 	p.ScheduledAt = &at
-	ev, err := p.Transition(till.StatusRetryScheduled, now)
-	if err != nil {
-		return err
-	}
-	if err := s.emit(ctx, tx, scopeOf(p), ev, "payment", p.ID, p.Version, p, now); err != nil {
+	if err := s.movePayment(ctx, tx, scopeOf(p), p, till.StatusRetryScheduled, now, nil); err != nil {
 		return err
 	}
 	return s.scheduleTask(ctx, tx, a, p)
@@ -173,11 +169,7 @@ func (s *Service) runScheduled(ctx context.Context, t *till.Task) error {
 		}
 		from := p.Version
 		now := s.now(a, scope.Livemode)
-		ev, err := p.Transition(till.StatusProcessing, now)
-		if err != nil {
-			return err
-		}
-		if err := s.emit(ctx, tx, scope, ev, "payment", p.ID, p.Version, p, now); err != nil {
+		if err := s.movePayment(ctx, tx, scope, p, till.StatusProcessing, now, nil); err != nil {
 			return err
 		}
 		cust, _, targetErr := s.chargeTarget(ctx, tx, scope, p.CustomerID, p.PaymentMethodID)
@@ -190,11 +182,7 @@ func (s *Service) runScheduled(ctx context.Context, t *till.Task) error {
 			msg := "The payment could not be charged: " + publicMessage(targetErr)
 			att.Outcome, att.Code, att.Message = till.OutcomeFailed, "payment_method_unavailable", msg
 			p.Failure = &till.Failure{Code: "payment_method_unavailable", Message: msg}
-			ev, err := p.Transition(till.StatusFailed, now)
-			if err != nil {
-				return err
-			}
-			if err := s.emit(ctx, tx, scope, ev, "payment", p.ID, p.Version, p, now); err != nil {
+			if err := s.movePayment(ctx, tx, scope, p, till.StatusFailed, now, nil); err != nil {
 				return err
 			}
 			return tx.UpdatePayment(ctx, p, from)

@@ -181,7 +181,7 @@ func (s *Service) composeReceipt(a *till.Account, p *till.Payment, r *till.Refun
 // markReceipt records a receipt's final status with its event and removes
 // the task, in one unit of work; kept, if not nil, is stored in the local
 // mailbox in the same unit.
-func (s *Service) markReceipt(ctx context.Context, scope till.Scope, t *till.Task, status string, kept *till.Email) error {
+func (s *Service) markReceipt(ctx context.Context, scope till.Scope, t *till.Task, status till.ReceiptStatus, kept *till.Email) error {
 	return s.store.Update(ctx, func(tx till.Tx) error {
 		if kept != nil {
 			if err := tx.CreateEmail(ctx, kept); err != nil {
@@ -193,43 +193,35 @@ func (s *Service) markReceipt(ctx context.Context, scope till.Scope, t *till.Tas
 			return err
 		}
 		now := s.now(a, scope.Livemode)
-		ev := till.EventReceiptSent
-		if status == till.ReceiptFailed {
-			ev = till.EventReceiptFailed
-		}
+		// A receipt another worker recorded meanwhile is left as it is: its
+		// event was written once, by that worker.
 		if t.Ref2 == "refund" {
 			r, err := tx.Refund(ctx, scope, t.Ref)
 			if err != nil {
 				return err
 			}
-			from := r.Version
-			r.Receipt.Status = status
-			if status == till.ReceiptSent {
-				r.Receipt.SentAt = &now
-			}
-			r.Version++
-			if err := tx.UpdateRefund(ctx, r, from); err != nil {
-				return err
-			}
-			if err := s.emit(ctx, tx, scope, ev, "refund", r.ID, r.Version, r, now); err != nil {
-				return err
+			if r.Receipt != nil && r.Receipt.Status == till.ReceiptPending {
+				from := r.Version
+				if err := s.moveReceipt(ctx, tx, scope, r, status, now); err != nil {
+					return err
+				}
+				if err := tx.UpdateRefund(ctx, r, from); err != nil {
+					return err
+				}
 			}
 		} else {
 			p, err := tx.Payment(ctx, scope, t.Ref)
 			if err != nil {
 				return err
 			}
-			from := p.Version
-			p.Receipt.Status = status
-			if status == till.ReceiptSent {
-				p.Receipt.SentAt = &now
-			}
-			p.Version++
-			if err := tx.UpdatePayment(ctx, p, from); err != nil {
-				return err
-			}
-			if err := s.emit(ctx, tx, scope, ev, "payment", p.ID, p.Version, p, now); err != nil {
-				return err
+			if p.Receipt != nil && p.Receipt.Status == till.ReceiptPending {
+				from := p.Version
+				if err := s.moveReceipt(ctx, tx, scope, p, status, now); err != nil {
+					return err
+				}
+				if err := tx.UpdatePayment(ctx, p, from); err != nil {
+					return err
+				}
 			}
 		}
 		return tx.DeleteTask(ctx, t.ID, "")

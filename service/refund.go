@@ -193,39 +193,32 @@ func (s *Service) settleRefund(ctx context.Context, scope till.Scope, refundID s
 		if res.ProviderRef != "" {
 			r.Attempt.ProviderRef = res.ProviderRef
 		}
-		r.Version++
-		r.UpdatedAt = now
 		p.RefundReserved -= r.Amount
 		p.UpdatedAt = now
 		if res.Outcome == till.ProcessorSucceeded {
-			r.Status = till.RefundSucceeded
-			r.Attempt.Outcome = till.OutcomeSucceeded
-			p.AmountRefunded += r.Amount
-			to := till.StatusPartiallyRefunded
-			if p.AmountRefunded >= p.AmountCaptured {
-				to = till.StatusRefunded
-			}
-			// A payment disputed meanwhile keeps its status; the refund is
-			// still recorded.
-			if till.CanTransition(p.Status, to) {
-				ev, err := p.Transition(to, now)
-				if err != nil {
+			err := s.moveRefund(ctx, tx, scope, r, till.RefundSucceeded, now, func() error {
+				r.Attempt.Outcome = till.OutcomeSucceeded
+				p.AmountRefunded += r.Amount
+				to := till.StatusPartiallyRefunded
+				if p.AmountRefunded >= p.AmountCaptured {
+					to = till.StatusRefunded
+				}
+				// A payment disputed meanwhile keeps its status; the refund
+				// is still recorded.
+				if till.CanTransition(p.Status, to) {
+					if err := s.movePayment(ctx, tx, scope, p, to, now, nil); err != nil {
+						return err
+					}
+				}
+				if err := s.issueCreditNote(ctx, tx, a, p, r, now, &last); err != nil {
 					return err
 				}
-				if err := s.emit(ctx, tx, scope, ev, "payment", p.ID, p.Version, p, now); err != nil {
+				if err := s.postRefund(ctx, tx, p, r, now); err != nil {
 					return err
 				}
-			}
-			if err := s.issueCreditNote(ctx, tx, a, p, r, now, &last); err != nil {
-				return err
-			}
-			if err := s.postRefund(ctx, tx, p, r, now); err != nil {
-				return err
-			}
-			if err := s.queueRefundReceipt(ctx, tx, p, r, now); err != nil {
-				return err
-			}
-			if err := s.emit(ctx, tx, scope, till.EventRefundSucceeded, "refund", r.ID, r.Version, r, now); err != nil {
+				return s.queueRefundReceipt(ctx, tx, p, r, now)
+			})
+			if err != nil {
 				return err
 			}
 		} else {
@@ -233,11 +226,13 @@ func (s *Service) settleRefund(ctx context.Context, scope till.Scope, refundID s
 			if code == till.DeclineGeneric && res.DeclineCode == "" {
 				code = till.DeclineRefundFailed
 			}
-			r.Status = till.RefundFailed
-			r.Attempt.Outcome, r.Attempt.Code, r.Attempt.DeclineCode, r.Attempt.Message = till.OutcomeFailed, "refund_failed", code, msg
-			r.Failure = &till.Failure{Code: "refund_failed", DeclineCode: code, Message: msg}
-			addBreakdown(p, r.Breakdown, -1)
-			if err := s.emit(ctx, tx, scope, till.EventRefundFailed, "refund", r.ID, r.Version, r, now); err != nil {
+			err := s.moveRefund(ctx, tx, scope, r, till.RefundFailed, now, func() error {
+				r.Attempt.Outcome, r.Attempt.Code, r.Attempt.DeclineCode, r.Attempt.Message = till.OutcomeFailed, "refund_failed", code, msg
+				r.Failure = &till.Failure{Code: "refund_failed", DeclineCode: code, Message: msg}
+				addBreakdown(p, r.Breakdown, -1)
+				return nil
+			})
+			if err != nil {
 				return err
 			}
 		}

@@ -127,37 +127,29 @@ func (s *Service) applyResult(ctx context.Context, tx till.Tx, a *till.Account, 
 		code, msg := declineOf(res)
 		att.Outcome, att.Code, att.DeclineCode, att.Message = till.OutcomeFailed, string(till.ECardDeclined), code, msg
 		p.Failure = &till.Failure{Code: string(till.ECardDeclined), DeclineCode: code, Message: msg}
-		ev, err := p.Transition(till.StatusFailed, now)
-		if err != nil {
-			return err
-		}
-		if err := s.emit(ctx, tx, scope, ev, "payment", p.ID, p.Version, p, now); err != nil {
+		if err := s.movePayment(ctx, tx, scope, p, till.StatusFailed, now, nil); err != nil {
 			return err
 		}
 		return s.maybeRetry(ctx, tx, a, p, res.SoftDecline || till.SoftDecline(code), now)
 	default:
 		return errors.New("service: unknown processor outcome " + string(res.Outcome))
 	}
-	ev, err := p.Transition(to, now)
-	if err != nil {
-		return err
-	}
-	switch to {
-	case till.StatusSucceeded:
-		if err := s.onCaptured(ctx, tx, a, p, now, pre); err != nil {
-			return err
+	return s.movePayment(ctx, tx, scope, p, to, now, func() error {
+		switch to {
+		case till.StatusSucceeded:
+			if err := s.onCaptured(ctx, tx, a, p, now, pre); err != nil {
+				return err
+			}
+		case till.StatusAuthorized:
+			if err := s.scheduleHoldExpiry(ctx, tx, a, p, now); err != nil {
+				return err
+			}
 		}
-	case till.StatusAuthorized:
-		if err := s.scheduleHoldExpiry(ctx, tx, a, p, now); err != nil {
-			return err
+		if to == till.StatusSucceeded || to == till.StatusAuthorized {
+			return s.watchDisputes(ctx, tx, a, p)
 		}
-	}
-	if to == till.StatusSucceeded || to == till.StatusAuthorized {
-		if err := s.watchDisputes(ctx, tx, a, p); err != nil {
-			return err
-		}
-	}
-	return s.emit(ctx, tx, scope, ev, "payment", p.ID, p.Version, p, now)
+		return nil
+	})
 }
 
 // onCaptured does what follows money being taken, in the same unit of work:
