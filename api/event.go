@@ -8,14 +8,14 @@ import (
 	"github.com/tillpay/till"
 )
 
-// APIVersion names the shape of the native API's objects; every rendered
-// event carries it, so a receiver knows how to read data.object.
+// APIVersion is the version of the native API's object shapes. An event
+// names it so that a receiver knows how to read data.object; it changes only
+// when a rendered object changes incompatibly.
 const APIVersion = "2026-12-01"
 
-// Event is the event object (SPEC §12): what happened (type) to which
-// object, the object as the native API renders it at that moment, and the
-// object's version, which rises with every change so that a receiver can
-// discard stale events.
+// Event is the public event object (SPEC §12), as GET /v1/events returns it
+// and webhooks deliver it: data.object is the object at the time of the
+// event, rendered exactly as the native API renders it.
 type Event struct {
 	ID            string    `json:"id"`
 	Object        string    `json:"object"`
@@ -28,45 +28,90 @@ type Event struct {
 	Data          EventData `json:"data"`
 }
 
-// EventData holds the event's object.
+// EventData holds the object an event is about: a Payment, Refund,
+// Customer, PaymentMethod, Document or Account.
 type EventData struct {
 	Object any `json:"object"`
 }
 
-// EventOf renders a stored event: its domain snapshot is decoded by object
-// type and rendered as the native API renders that object. A saved payment
-// method is rendered without its default flag (isDefault is false): the
-// default is the customer's setting, carried by customer events. An object
-// type it does not know is an error.
+// EventOf renders a stored event. It decodes e.Data, the domain object's
+// stored JSON document, by e.ObjectType and renders it with the native
+// renderer of that type, so no field the native API withholds (a payment's
+// link token, a card's sealed number, an account's sealed processor secrets)
+// can appear. An account renders for e.Livemode.
+//
+// A payment method renders with isDefault false: the stored document does
+// not say whether it was its customer's default.
+//
+// EventOf returns an internal error for a nil event, an unknown object type,
+// data that does not decode, or data about another object than e.ObjectID.
 func EventOf(e *till.Event) (Event, error) {
-	obj, err := eventObject(e.ObjectType, e.Data)
+	if e == nil {
+		return Event{}, till.Internal(fmt.Errorf("api: render a nil event"))
+	}
+	obj, id, err := eventObject(e)
 	if err != nil {
-		return Event{}, fmt.Errorf("api: event %s: %w", e.ID, err)
+		return Event{}, till.Internal(fmt.Errorf("api: event %s: %w", e.ID, err))
 	}
-	return Event{ID: e.ID, Object: "event", Type: e.Type, APIVersion: APIVersion, CreatedAt: utc(e.CreatedAt),
-		Livemode: e.Livemode, ObjectID: e.ObjectID, ObjectVersion: e.ObjectVersion, Data: EventData{Object: obj}}, nil
+	if id != e.ObjectID {
+		return Event{}, till.Internal(fmt.Errorf("api: event %s of %s holds the data of %q", e.ID, e.ObjectID, id))
+	}
+	return Event{
+		ID: e.ID, Object: "event", Type: e.Type, APIVersion: APIVersion, CreatedAt: utc(e.CreatedAt),
+		Livemode: e.Livemode, ObjectID: e.ObjectID, ObjectVersion: e.ObjectVersion, Data: EventData{Object: obj},
+	}, nil
 }
 
-func eventObject(kind string, data []byte) (any, error) {
-	switch kind {
+// eventObject decodes an event's data into its domain type and returns the
+// native rendering and the decoded object's id.
+func eventObject(e *till.Event) (any, string, error) {
+	switch e.ObjectType {
 	case "payment":
-		return decodeAs(data, PaymentOf)
-	case "customer":
-		return decodeAs(data, CustomerOf)
-	case "payment_method":
-		return decodeAs(data, func(pm *till.PaymentMethod) PaymentMethod { return PaymentMethodOf(pm, false) })
+		var p till.Payment
+		if err := decodeEventData(e, &p); err != nil {
+			return nil, "", err
+		}
+		return PaymentOf(&p), p.ID, nil
 	case "refund":
-		return decodeAs(data, RefundOf)
-	case "invoice", "credit_note":
-		return decodeAs(data, DocumentOf)
+		var r till.Refund
+		if err := decodeEventData(e, &r); err != nil {
+			return nil, "", err
+		}
+		return RefundOf(&r), r.ID, nil
+	case "customer":
+		var c till.Customer
+		if err := decodeEventData(e, &c); err != nil {
+			return nil, "", err
+		}
+		return CustomerOf(&c), c.ID, nil
+	case "payment_method":
+		var pm till.PaymentMethod
+		if err := decodeEventData(e, &pm); err != nil {
+			return nil, "", err
+		}
+		return PaymentMethodOf(&pm, false), pm.ID, nil
+	case string(till.DocInvoice), string(till.DocCreditNote):
+		var d till.Document
+		if err := decodeEventData(e, &d); err != nil {
+			return nil, "", err
+		}
+		if string(d.Kind) != e.ObjectType {
+			return nil, "", fmt.Errorf("a %s event holds a document of kind %q", e.ObjectType, d.Kind)
+		}
+		return DocumentOf(&d), d.ID, nil
+	case "account":
+		var a till.Account
+		if err := decodeEventData(e, &a); err != nil {
+			return nil, "", err
+		}
+		return AccountOf(&a, e.Livemode), a.ID, nil
 	}
-	return nil, fmt.Errorf("no rendering for objects of type %q", kind)
+	return nil, "", fmt.Errorf("unknown object type %q", e.ObjectType)
 }
 
-func decodeAs[T, V any](data []byte, render func(*T) V) (any, error) {
-	v := new(T)
-	if err := json.Unmarshal(data, v); err != nil {
-		return nil, err
+func decodeEventData(e *till.Event, v any) error {
+	if err := json.Unmarshal(e.Data, v); err != nil {
+		return fmt.Errorf("decode %s data: %w", e.ObjectType, err)
 	}
-	return render(v), nil
+	return nil
 }
