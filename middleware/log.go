@@ -66,14 +66,36 @@ func AddLogAttrs(ctx context.Context, attrs ...slog.Attr) {
 
 // LogPath returns a request path fit for logs: the token of a hosted
 // payment page (/pay/{token}, and any path below it) is replaced with
-// "{token}", as the token grants access to the page. The stylesheets under
-// /pay/assets/ are logged as they are.
+// "{token}", as the token grants access to the page. Below the token only
+// segments that read as words (a lower-case letter, then up to 23 letters,
+// digits or dashes: "authenticate", "confirm") are kept; any other segment
+// is logged as "{token}" too, so that a token shifted by a non-canonical
+// path (/pay/./TOKEN, /pay//TOKEN) is never written out. The stylesheets
+// under /pay/assets/ are logged as they are.
 func LogPath(p string) string {
-	if rest, ok := strings.CutPrefix(p, "/pay/"); ok && !strings.HasPrefix(rest, "assets/") {
-		if _, tail, found := strings.Cut(rest, "/"); found {
-			return "/pay/{token}/" + tail
-		}
-		return "/pay/{token}"
+	rest, ok := strings.CutPrefix(p, "/pay/")
+	if !ok || strings.HasPrefix(rest, "assets/") {
+		return p
 	}
-	return p
+	segs := strings.Split(rest, "/")
+	segs[0] = "{token}"
+	for i := 1; i < len(segs); i++ {
+		if segs[i] != "" && !wordSegment(segs[i]) {
+			segs[i] = "{token}"
+		}
+	}
+	return "/pay/" + strings.Join(segs, "/")
+}
+
+// wordSegment reports whether a path segment reads as a word, not a token.
+func wordSegment(s string) bool {
+	if len(s) > 24 || s[0] < 'a' || s[0] > 'z' {
+		return false
+	}
+	for _, c := range s[1:] {
+		if !(c == '-' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
 }

@@ -200,6 +200,10 @@ func TestLogPath(t *testing.T) {
 		{"/pay", "/pay"},
 		{"/v1/pay/abc", "/v1/pay/abc"},
 		{"/v1/customers/cus_1", "/v1/customers/cus_1"},
+		// A token moved down by a non-canonical path is still hidden.
+		{"/pay/./Xy7_kP9qL2mN4vB8cD1eF3gH5jK6", "/pay/{token}/{token}"},
+		{"/pay//Xy7_kP9qL2mN4vB8cD1eF3gH5jK6/authenticate", "/pay/{token}/{token}/authenticate"},
+		{"/pay/../pay/Xy7_kP9qL2mN4vB8cD1eF3gH5jK6", "/pay/{token}/pay/{token}"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
