@@ -159,3 +159,13 @@ const (
 	EventPaymentMethodDetached = "payment_method.detached"
 	EventPaymentLinkPaid       = "payment_link.paid"
 )
+
+// EventTypes lists every event type, in the order of the constants.
+var EventTypes = []string{
+	EventPaymentSucceeded, EventPaymentFailed, EventPaymentProcessing, EventPaymentAuthorized, EventPaymentCaptured,
+	EventPaymentCanceled, EventPaymentExpired, EventPaymentRetryScheduled, EventPaymentRefunded, EventPaymentDisputed,
+	EventPaymentRequiresAction, EventPaymentPending, EventPaymentScheduled, EventPaymentCreated, EventRefundSucceeded,
+	EventRefundFailed, EventInvoiceCreated, EventCreditNoteCreated, EventReceiptSent, EventReceiptFailed,
+	EventCustomerCreated, EventCustomerUpdated, EventCustomerDeleted, EventPaymentMethodAttached,
+	EventPaymentMethodDetached, EventPaymentLinkPaid,
+}

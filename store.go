@@ -90,6 +90,15 @@ type LedgerFilter struct {
 	PaymentID string
 }
 
+// EventFilter narrows a list of events.
+type EventFilter struct {
+	Page
+	Type        string
+	ObjectID    string
+	CreatedFrom *time.Time
+	CreatedTo   *time.Time
+}
+
 // EmailFilter narrows a list of the local mailbox's emails.
 type EmailFilter struct {
 	Page
@@ -242,9 +251,14 @@ type IdempotencyTx interface {
 	DeleteIdempotencyRecords(ctx context.Context, before time.Time) (int, error)
 }
 
-// EventTx appends to the outbox of webhook deliveries.
+// EventTx appends to and reads the events (the outbox of webhook
+// deliveries).
 type EventTx interface {
 	CreateEvent(ctx context.Context, e *Event) error
+	Event(ctx context.Context, s Scope, id string) (*Event, error)
+	// ListEvents returns a page of the scope's events, newest first, and
+	// whether there are more.
+	ListEvents(ctx context.Context, s Scope, f EventFilter) ([]*Event, bool, error)
 }
 
 // TaskTx reads and writes tasks: background work claimed under leases.

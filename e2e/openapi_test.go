@@ -456,6 +456,15 @@ func TestOpenAPIConformance(t *testing.T) {
 		t.Errorf("no payment receipt in the mailbox: %+v", mails)
 	}
 	sc.do(call{method: "GET", path: "/v1/test/emails?limit=1&to=jana@example.com", status: 200})
+
+	// Events: every change, with the object as it was.
+	var events []api.Event
+	sc.data(sc.do(call{method: "GET", path: "/v1/events?objectId=" + paid.ID + "&limit=100", status: 200}), &events)
+	if len(events) == 0 {
+		t.Fatalf("no events of %s", paid.ID)
+	}
+	sc.do(call{method: "GET", path: "/v1/events/" + events[0].ID, status: 200})
+	sc.do(call{method: "GET", path: "/v1/events?type=receipt.sent&limit=1", status: 200})
 	sc.do(call{method: "GET", path: "/v1/payments/" + paid.ID, status: 200})
 
 	// Deletion.
@@ -503,6 +512,8 @@ func TestOpenAPIConformance(t *testing.T) {
 		{call{method: "POST", path: "/v1/payments/" + captured.ID + "/refunds", status: 400, badRequest: true, body: `{"reason":"because"}`}, "validation_error"},
 		{call{method: "GET", path: "/v1/payments/" + paid.ID + "/refunds?limit=5", status: 400}, "parameter_unknown"},
 		{call{method: "GET", path: "/v1/refunds/re_nope", status: 404}, "resource_missing"},
+		{call{method: "GET", path: "/v1/events/evt_nope", status: 404}, "resource_missing"},
+		{call{method: "GET", path: "/v1/events?type=payment.exploded", status: 400, badRequest: true}, "validation_error"},
 		{call{method: "GET", path: "/v1/invoices/" + *r1.CreditNoteID, status: 404}, "resource_missing"},
 		{call{method: "GET", path: "/v1/credit-notes/" + *paid.InvoiceID + "/pdf", status: 404}, "resource_missing"},
 		{call{method: "GET", path: "/v1/balance?currency=EUR", status: 400}, "parameter_unknown"},

@@ -371,6 +371,8 @@ var wireTypes = []struct {
 	{"Error", reflect.TypeFor[api.Error](), false},
 	{"FieldError", reflect.TypeFor[till.FieldError](), false},
 	{"Decline", reflect.TypeFor[till.Decline](), false},
+	{"Event", reflect.TypeFor[api.Event](), false},
+	{"EventData", reflect.TypeFor[api.EventData](), false},
 }
 
 // TestOpenAPIWireTypes checks each schema against its Go type: the same

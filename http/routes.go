@@ -53,6 +53,9 @@ func (s *Server) routeTable() []Route {
 		{Method: "GET", Path: "/v1/balance", Summary: "The account's balance per currency, from the ledger", auth: authSecret, h: s.balance},
 		{Method: "GET", Path: "/v1/ledger/entries", Summary: "List journal entries", auth: authSecret, h: s.ledgerEntries},
 
+		{Method: "GET", Path: "/v1/events", Summary: "List events", auth: authSecret, h: s.listEvents},
+		{Method: "GET", Path: "/v1/events/{id}", Summary: "Retrieve an event", auth: authSecret, h: s.getEvent},
+
 		{Method: "GET", Path: "/v1/test/emails", Summary: "The local mailbox (test mode)", auth: authSecret, h: s.emails},
 		{Method: "GET", Path: "/v1/test/processor/charges", Summary: "The simulator's own record (test mode)", auth: authSecret, h: s.processorCharges},
 		{Method: "POST", Path: "/v1/test/clock/advance", Summary: "Move the test-mode clock forward", auth: authSecret, h: s.advanceClock},

@@ -157,3 +157,40 @@ func (s *Server) emails(w http.ResponseWriter, r *http.Request) {
 	}
 	s.list(w, out, more, lastID(len(mails), func(i int) string { return mails[i].ID }))
 }
+
+func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
+	q := newQuery(r, "limit", "startingAfter", "type", "objectId", "createdFrom", "createdTo")
+	f := till.EventFilter{Page: q.page(), Type: q.str("type"), ObjectID: q.str("objectId"),
+		CreatedFrom: q.time("createdFrom"), CreatedTo: q.time("createdTo")}
+	if err := q.err(); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	events, more, err := s.svc.ListEvents(r.Context(), callerOf(r).Caller, f)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := make([]api.Event, len(events))
+	for i, e := range events {
+		if out[i], err = api.EventOf(e); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	s.list(w, out, more, lastID(len(events), func(i int) string { return events[i].ID }))
+}
+
+func (s *Server) getEvent(w http.ResponseWriter, r *http.Request) {
+	e, err := s.svc.Event(r.Context(), callerOf(r).Caller, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out, err := api.EventOf(e)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.ok(w, r, out)
+}

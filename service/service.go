@@ -11,6 +11,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -201,3 +202,28 @@ func hashKey(raw string) []byte {
 
 // isNotFound reports whether err is a resource_missing error.
 func isNotFound(err error) bool { return till.ErrorCode(err) == till.ENotFound }
+
+// Event returns an event of the caller's account and mode.
+func (s *Service) Event(ctx context.Context, c *Caller, id string) (*till.Event, error) {
+	var e *till.Event
+	err := s.store.View(ctx, func(tx till.Tx) (err error) {
+		e, err = tx.Event(ctx, c.Scope(), id)
+		return err
+	})
+	return e, err
+}
+
+// ListEvents returns a page of the caller's events, newest first. A type
+// filter must name a known event type (till.EventTypes).
+func (s *Service) ListEvents(ctx context.Context, c *Caller, f till.EventFilter) ([]*till.Event, bool, error) {
+	if f.Type != "" && !slices.Contains(till.EventTypes, f.Type) {
+		return nil, false, till.ParamError(till.EValidation, "type", "type %q is not an event type (such as payment.succeeded)", f.Type)
+	}
+	var out []*till.Event
+	var more bool
+	err := s.store.View(ctx, func(tx till.Tx) (err error) {
+		out, more, err = tx.ListEvents(ctx, c.Scope(), f)
+		return err
+	})
+	return out, more, err
+}

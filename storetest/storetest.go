@@ -43,6 +43,7 @@ func Run(t *testing.T, open Open) {
 		{"Refunds", testRefunds},
 		{"Journal", testJournal},
 		{"Mailbox", testMailbox},
+		{"Events", testEvents},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := open(t)
