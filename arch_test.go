@@ -11,119 +11,240 @@ import (
 	"testing"
 )
 
-// The layering of docs/architecture.md, denied by default: every package of
-// the module must match a rule, and may depend (directly or through other
-// packages) only on the Till packages its rule names, and on third-party
-// modules only where its rule allows them. Patterns are module-relative
-// paths; "x/*" matches every package under x, "" is the root (the domain).
+// module is the import path of the root package, the domain.
+const module = "github.com/tillpay/till"
+
+// A layerRule is one row of docs/architecture.md's table. The layering denies
+// by default: every package of the module must match exactly one rule, may
+// depend, directly or through other packages, only on the Till packages its
+// rule allows, and may import third-party modules only where its rule lists
+// them. Patterns are module-relative: "" is the root, "x/*" every package
+// under x.
 type layerRule struct {
 	pattern string
-	// till lists the Till packages it may depend on; "self/*" means its
-	// own subpackages.
+	// till lists the layers it builds on, as patterns of other rules. It
+	// may also depend on whatever those are allowed, so a row reads like
+	// the docs ("http: till, api, service, …") and the transitive parts
+	// follow. "*" allows any Till package; "self/*" a package's own
+	// subpackages (dialect/x may use dialect/x/…).
 	till []string
-	// thirdParty lists module path prefixes it may depend on; nil allows
-	// none, "*" any.
+	// thirdParty lists the modules its non-test files may import; nil
+	// allows none (the standard library only), "*" any.
 	thirdParty []string
+	// testThirdParty lists the further modules its _test.go files may
+	// import. Test files may import any Till package: they wire real
+	// stores, servers and the binary, and are no layer of their own.
+	testThirdParty []string
 }
 
 var layers = []layerRule{
 	// The domain: nothing of Till's, nothing but the standard library.
-	{pattern: "", till: nil},
-	{pattern: "tax", till: []string{""}},
+	{pattern: ""},
+	// Pure helpers of the domain.
+	{pattern: "tax", till: []string{""}, testThirdParty: []string{"pgregory.net/rapid"}},
 	{pattern: "vault", till: []string{""}},
 	{pattern: "receipt", till: []string{""}},
-	{pattern: "internal/migration"},
-	// The core: the domain and its pure helpers, never an API.
-	{pattern: "service", till: []string{"", "tax", "vault", "receipt"}},
-	// Adapters: the domain only, never one another.
-	{pattern: "pdf", till: []string{""}, thirdParty: []string{"codeberg.org/go-pdf/fpdf", "golang.org/x/image", "golang.org/x/text"}},
-	{pattern: "smtp", till: []string{""}, thirdParty: []string{"github.com/wneessen/go-mail"}},
-	{pattern: "sqlite", till: []string{"", "internal/migration"}, thirdParty: []string{"modernc.org/sqlite"}},
-	{pattern: "postgres", till: []string{"", "internal/migration"}, thirdParty: []string{"github.com/jackc/pgx/"}},
+	{pattern: "internal/*"},
+	// The core: the domain and its helpers, never an API (go list -deps
+	// ./service holds neither api nor http).
+	{pattern: "service", till: []string{"", "tax", "vault", "receipt"}, testThirdParty: []string{"pgregory.net/rapid"}},
+	// Adapters behind the domain's interfaces: the domain only.
+	{pattern: "sqlite", till: []string{"", "internal/*"}, thirdParty: []string{"modernc.org/sqlite"}},
+	{pattern: "postgres", till: []string{"", "internal/*"}, thirdParty: []string{"github.com/jackc/pgx/v5"}},
 	{pattern: "processor/*", till: []string{""}},
+	{pattern: "pdf", till: []string{""}, thirdParty: []string{"codeberg.org/go-pdf/fpdf", "golang.org/x/image", "golang.org/x/text"}, testThirdParty: []string{"github.com/ledongthuc/pdf"}},
+	{pattern: "smtp", till: []string{""}, thirdParty: []string{"github.com/wneessen/go-mail"}},
+	// Served APIs. middleware is shared by all of them and speaks no wire
+	// format; api is the native API's wire types. A dialect owns its
+	// subpackages and never touches api, http or another dialect.
 	{pattern: "middleware", till: []string{""}},
-	// APIs: translators over the service. The native API owns api/; a
-	// dialect owns its own subpackages and never touches api, http or
-	// another dialect.
 	{pattern: "api", till: []string{""}},
 	{pattern: "docs"},
-	{pattern: "http", till: []string{"", "api", "service", "docs", "middleware", "tax", "vault", "receipt"}, thirdParty: []string{"github.com/yuin/goldmark"}},
-	{pattern: "checkout", till: []string{"", "service", "tax", "vault", "receipt"}},
-	{pattern: "dialect/*", till: []string{"", "service", "middleware", "tax", "vault", "receipt", "self/*"}},
+	{pattern: "http", till: []string{"", "api", "service", "docs", "middleware"}, thirdParty: []string{"github.com/yuin/goldmark"}, testThirdParty: []string{"github.com/getkin/kin-openapi"}},
+	{pattern: "checkout", till: []string{"", "service"}},
+	{pattern: "dialect/*", till: []string{"", "service", "middleware", "self/*"}},
 	// Clients of the native API.
-	{pattern: "client", till: []string{"", "api"}},
-	{pattern: "bench", till: []string{"", "api", "client"}},
+	{pattern: "client", till: []string{"api"}},
+	{pattern: "bench", till: []string{"api", "client"}},
 	// Test support.
 	{pattern: "storetest", till: []string{""}},
-	{pattern: "smtp/smtptest", thirdParty: []string{"github.com/emersion/"}},
-	{pattern: "internal/testenv"},
+	{pattern: "smtp/smtptest", thirdParty: []string{"github.com/emersion/go-smtp", "github.com/emersion/go-sasl"}},
 	// Wiring and end-to-end tests may use anything.
-	{pattern: "cmd/*", till: []string{"*"}, thirdParty: []string{"*"}},
-	{pattern: "e2e", till: []string{"*"}, thirdParty: []string{"*"}},
+	{pattern: "cmd/*", till: []string{"*"}, thirdParty: []string{"*"}, testThirdParty: []string{"*"}},
+	{pattern: "e2e", till: []string{"*"}, thirdParty: []string{"*"}, testThirdParty: []string{"*"}},
 }
 
-const module = "github.com/tillpay/till"
+// adapters are the packages that never depend on one another, whatever
+// their rules say: each pattern is one adapter, or for "x/*" one adapter per
+// x/name (with its subpackages).
+var adapters = []string{"sqlite", "postgres", "processor/*", "pdf", "smtp", "http", "checkout", "dialect/*"}
 
-// pkgDeps is what a package depends on: Till packages (module-relative)
-// directly or transitively, and the third-party packages it imports itself
-// (what those pull in is their business).
-type pkgDeps struct {
-	till, thirdParty []string
+// A pkg is one Till package of the graph, with its direct imports (full
+// import paths, the standard library included).
+type pkg struct {
+	imports     []string // of its non-test files
+	testImports []string // of its _test.go files, in-package and external
 }
 
-// moduleGraph lists every package of the module with its transitive
-// dependencies, from go list.
-func moduleGraph(t *testing.T) map[string]pkgDeps {
-	t.Helper()
-	cmd := exec.Command("go", "list", "-json=ImportPath,Imports,Deps", "./...")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("go list: %v\n%s", err, stderr.String())
+// A graph holds the module's packages by full import path.
+type graph map[string]pkg
+
+// checkLayers returns, sorted, every violation of rules and adapters in g:
+// packages matched by no rule or by several, Till dependencies (transitive,
+// through non-test imports) a rule does not allow, adapters depending on other
+// adapters, third-party imports outside a rule's allow-lists, and rules naming
+// layers that have no rule. It only reads g.
+func checkLayers(rules []layerRule, g graph) []string {
+	var problems []string
+	report := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	patterns := map[string]bool{}
+	for _, r := range rules {
+		patterns[r.pattern] = true
 	}
-	std := map[string]bool{}
-	type listed struct {
-		ImportPath string
-		Imports    []string
-		Deps       []string
-	}
-	var pkgs []listed
-	dec := json.NewDecoder(bytes.NewReader(out))
-	for dec.More() {
-		var p listed
-		if err := dec.Decode(&p); err != nil {
-			t.Fatal(err)
-		}
-		pkgs = append(pkgs, p)
-	}
-	stdOut, err := exec.Command("go", "list", "std").Output()
-	if err != nil {
-		t.Fatalf("go list std: %v", err)
-	}
-	for _, p := range strings.Fields(string(stdOut)) {
-		std[p] = true
-	}
-	graph := map[string]pkgDeps{}
-	for _, p := range pkgs {
-		var d pkgDeps
-		for _, dep := range p.Deps {
-			if dep == module || strings.HasPrefix(dep, module+"/") {
-				d.till = append(d.till, relative(dep))
+	for _, r := range rules {
+		for _, e := range r.till {
+			if e != "*" && e != "self/*" && !patterns[e] {
+				report("rule %q allows %q, which is no rule's pattern", r.pattern, e)
 			}
 		}
-		for _, imp := range p.Imports {
-			if imp != module && !strings.HasPrefix(imp, module+"/") && !std[imp] && imp != "C" {
-				d.thirdParty = append(d.thirdParty, imp)
+	}
+	for path, p := range g {
+		if !isTill(path) {
+			report("%s is in the graph but not in module %s", path, module)
+			continue
+		}
+		name := rel(path)
+		var matched []layerRule
+		for _, r := range rules {
+			if matches(r.pattern, name) {
+				matched = append(matched, r)
 			}
 		}
-		graph[relative(p.ImportPath)] = d
+		switch len(matched) {
+		case 0:
+			report("%s matches no rule: add a rule for it to arch_test.go (and a row to docs/architecture.md)", show(name))
+			continue
+		case 1:
+		default:
+			var ps []string
+			for _, r := range matched {
+				ps = append(ps, fmt.Sprintf("%q", r.pattern))
+			}
+			report("%s matches several rules (%s): make the patterns in arch_test.go disjoint", show(name), strings.Join(ps, ", "))
+			continue
+		}
+		rule := matched[0]
+		allowed := allowance(rules, rule, map[string]bool{rule.pattern: true})
+		for dep, chain := range tillDeps(g, path) {
+			d := rel(dep)
+			if !allowedTill(allowed, name, d) {
+				report("%s depends on %s (%s), which its rule %q does not allow", show(name), show(d), showChain(chain), rule.pattern)
+			}
+			if a, ok := adapterOf(name); ok {
+				if b, ok := adapterOf(d); ok && a != b {
+					report("adapter %s depends on adapter %s (%s): adapters never import each other", show(name), show(d), showChain(chain))
+				}
+			}
+		}
+		for _, imp := range p.imports {
+			if isThirdParty(imp) && !allowedModule(rule.thirdParty, imp) {
+				report("%s imports third-party %s, which its rule %q does not list", show(name), imp, rule.pattern)
+			}
+		}
+		for _, imp := range p.testImports {
+			if isThirdParty(imp) && !allowedModule(rule.thirdParty, imp) && !allowedModule(rule.testThirdParty, imp) {
+				report("%s's tests import third-party %s, which its rule %q does not list", show(name), imp, rule.pattern)
+			}
+		}
 	}
-	return graph
+	sort.Strings(problems)
+	return slices.Compact(problems)
 }
 
-func relative(path string) string {
-	return strings.TrimPrefix(strings.TrimPrefix(path, module), "/")
+// allowance returns the Till patterns a package under r may depend on: r's
+// own list and, recursively, what the layers it lists may depend on (their
+// "self/*" excepted, which is theirs).
+func allowance(rules []layerRule, r layerRule, seen map[string]bool) []string {
+	out := slices.Clone(r.till)
+	for _, e := range r.till {
+		if e == "*" || e == "self/*" || seen[e] {
+			continue
+		}
+		seen[e] = true
+		for _, q := range rules {
+			if q.pattern == e {
+				for _, a := range allowance(rules, q, seen) {
+					if a != "self/*" {
+						out = append(out, a)
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// tillDeps returns the Till packages path depends on through non-test
+// imports, each with a shortest chain of imports leading to it.
+func tillDeps(g graph, path string) map[string][]string {
+	via := map[string][]string{path: {path}}
+	queue := []string{path}
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		for _, imp := range g[p].imports {
+			if _, seen := via[imp]; seen || !isTill(imp) {
+				continue
+			}
+			via[imp] = append(slices.Clone(via[p]), imp)
+			queue = append(queue, imp)
+		}
+	}
+	delete(via, path)
+	return via
+}
+
+func allowedTill(allowed []string, pkg, dep string) bool {
+	for _, a := range allowed {
+		switch a {
+		case "*":
+			return true
+		case "self/*":
+			if strings.HasPrefix(dep, unit(pkg)+"/") {
+				return true
+			}
+		default:
+			if matches(a, dep) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// adapterOf names the adapter pkg belongs to, if any.
+func adapterOf(pkg string) (string, bool) {
+	for _, a := range adapters {
+		if strings.HasSuffix(a, "/*") && matches(a, pkg) {
+			return unit(pkg), true
+		}
+		if a == pkg {
+			return a, true
+		}
+	}
+	return "", false
+}
+
+// unit is the first two elements of pkg: dialect/x of dialect/x/wire.
+func unit(pkg string) string {
+	parts := strings.SplitN(pkg, "/", 3)
+	return strings.Join(parts[:min(2, len(parts))], "/")
+}
+
+func allowedModule(allowed []string, imp string) bool {
+	return slices.ContainsFunc(allowed, func(m string) bool {
+		return m == "*" || imp == m || strings.HasPrefix(imp, m+"/")
+	})
 }
 
 func matches(pattern, pkg string) bool {
@@ -133,90 +254,174 @@ func matches(pattern, pkg string) bool {
 	return pattern == pkg
 }
 
-// checkLayers returns every violation of layers in graph.
-func checkLayers(graph map[string]pkgDeps) []string {
-	var problems []string
-	for pkg, deps := range graph {
-		i := slices.IndexFunc(layers, func(r layerRule) bool { return matches(r.pattern, pkg) })
-		if i < 0 {
-			problems = append(problems, fmt.Sprintf("package %q matches no rule: add one to arch_test.go (and docs/architecture.md)", "till/"+pkg))
-			continue
-		}
-		rule := layers[i]
-		for _, dep := range deps.till {
-			if !allowedTill(rule, pkg, dep) {
-				problems = append(problems, fmt.Sprintf("package %q depends on %q, which the layering forbids", "till/"+pkg, "till/"+dep))
-			}
-		}
-		for _, dep := range deps.thirdParty {
-			if !slices.ContainsFunc(rule.thirdParty, func(p string) bool { return p == "*" || strings.HasPrefix(dep, p) }) {
-				problems = append(problems, fmt.Sprintf("package %q depends on third-party %q, which its rule does not allow", "till/"+pkg, dep))
-			}
-		}
-	}
-	sort.Strings(problems)
-	return problems
+func isTill(path string) bool { return path == module || strings.HasPrefix(path, module+"/") }
+
+// isThirdParty reports whether path is neither Till's nor the standard
+// library's, whose paths have no dot in their first element (as the go
+// command decides it); "C" is cgo.
+func isThirdParty(path string) bool {
+	first, _, _ := strings.Cut(path, "/")
+	return !isTill(path) && strings.Contains(first, ".")
 }
 
-func allowedTill(rule layerRule, pkg, dep string) bool {
-	for _, a := range rule.till {
-		switch {
-		case a == "*", a == dep:
-			return true
-		case a == "self/*":
-			// A dialect's own subpackages: dialect/x may use dialect/x/….
-			if root := strings.Join(strings.SplitN(pkg, "/", 3)[:2], "/"); strings.HasPrefix(dep, root+"/") {
-				return true
+func rel(path string) string { return strings.TrimPrefix(strings.TrimPrefix(path, module), "/") }
+
+func show(name string) string {
+	if name == "" {
+		return "till"
+	}
+	return "till/" + name
+}
+
+func showChain(chain []string) string {
+	var names []string
+	for _, p := range chain {
+		names = append(names, show(rel(p)))
+	}
+	return strings.Join(names, " → ")
+}
+
+// moduleGraph lists the module's packages with go list, and for each the Till
+// packages go list reports among its transitive dependencies (Deps).
+func moduleGraph(t *testing.T) (graph, map[string][]string) {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-json=ImportPath,Imports,Deps,TestImports,XTestImports", "./...")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, stderr.String())
+	}
+	g, deps := graph{}, map[string][]string{}
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for dec.More() {
+		var p struct {
+			ImportPath                string
+			Imports, Deps             []string
+			TestImports, XTestImports []string
+		}
+		if err := dec.Decode(&p); err != nil {
+			t.Fatalf("go list output: %v", err)
+		}
+		g[p.ImportPath] = pkg{imports: p.Imports, testImports: slices.Concat(p.TestImports, p.XTestImports)}
+		for _, d := range p.Deps {
+			if isTill(d) {
+				deps[p.ImportPath] = append(deps[p.ImportPath], d)
 			}
 		}
 	}
-	return false
+	for _, p := range []string{module, module + "/service"} {
+		if _, ok := g[p]; !ok {
+			t.Fatalf("go list ./... did not list %s (run from the module root):\n%s", p, stderr.String())
+		}
+	}
+	return g, deps
 }
 
 // TestDependencyDirection enforces the layering on the module as it is.
 func TestDependencyDirection(t *testing.T) {
-	for _, p := range checkLayers(moduleGraph(t)) {
+	g, deps := moduleGraph(t)
+	// The closure checkLayers computes must be the one go list reports.
+	for path := range g {
+		var got []string
+		for d := range tillDeps(g, path) {
+			got = append(got, d)
+		}
+		want := deps[path]
+		sort.Strings(got)
+		sort.Strings(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: Till dependencies from the import graph %v, go list -deps says %v", path, got, want)
+		}
+	}
+	for _, p := range checkLayers(layers, g) {
 		t.Error(p)
 	}
 }
 
-// TestLayeringCatchesViolations plants violations in the real graph and
-// checks that each is reported.
+// TestLayeringCatchesViolations plants violations of each kind in the real
+// graph and checks that each is reported, so the arch test provably fails.
 func TestLayeringCatchesViolations(t *testing.T) {
-	graph := moduleGraph(t)
-	add := func(g map[string]pkgDeps, pkg string, till, third []string) map[string]pkgDeps {
-		out := map[string]pkgDeps{}
-		for k, v := range g {
-			out[k] = v
-		}
-		d := out[pkg]
-		d.till = append(slices.Clone(d.till), till...)
-		d.thirdParty = append(slices.Clone(d.thirdParty), third...)
-		out[pkg] = d
-		return out
+	real, _ := moduleGraph(t)
+	baseline := checkLayers(layers, real)
+	p := func(name string) string { return strings.TrimSuffix(module+"/"+name, "/") }
+	// plant returns a copy of real where pkg (created if absent) also
+	// imports imports, and its tests testImports.
+	type edge struct {
+		pkg                  string
+		imports, testImports []string
 	}
-	for name, c := range map[string]struct {
-		graph map[string]pkgDeps
+	plant := func(edges ...edge) graph {
+		g := graph{}
+		for k, v := range real {
+			g[k] = v
+		}
+		for _, e := range edges {
+			d := g[p(e.pkg)]
+			d.imports = slices.Concat(d.imports, e.imports)
+			d.testImports = slices.Concat(d.testImports, e.testImports)
+			g[p(e.pkg)] = d
+		}
+		return g
+	}
+	foo := edge{pkg: "dialect/foo", imports: []string{module, p("service"), p("middleware"), "net/http"}}
+	for _, c := range []struct {
+		name  string
+		graph graph
 		want  string
 	}{
-		"service depends on the native API":       {add(graph, "service", []string{"api"}, nil), `"till/service" depends on "till/api"`},
-		"service depends on http transitively":    {add(graph, "service", []string{"http", "docs"}, nil), `"till/service" depends on "till/http"`},
-		"a dialect uses the native wire types":    {add(graph, "dialect/commet", []string{"api"}, nil), `"till/dialect/commet" depends on "till/api"`},
-		"a dialect uses another dialect":          {add(graph, "dialect/commet", []string{"dialect/chip"}, nil), `"till/dialect/commet" depends on "till/dialect/chip"`},
-		"an adapter uses another adapter":         {add(graph, "sqlite", []string{"postgres"}, nil), `"till/sqlite" depends on "till/postgres"`},
-		"an unknown package":                      {add(graph, "newpkg", nil, nil), `"till/newpkg" matches no rule`},
-		"the domain imports a third-party module": {add(graph, "", nil, []string{"github.com/shopspring/decimal"}), `"till/" depends on third-party "github.com/shopspring/decimal"`},
+		{"service imports http", plant(edge{pkg: "service", imports: []string{p("http")}}),
+			"till/service depends on till/http (till/service → till/http), which its rule \"service\" does not allow"},
+		{"service reaches api through client", plant(edge{pkg: "service", imports: []string{p("client")}}),
+			"till/service depends on till/api (till/service → till/client → till/api), which its rule \"service\" does not allow"},
+		{"a dialect imports the native wire types", plant(foo, edge{pkg: "dialect/foo", imports: []string{p("api")}}),
+			"till/dialect/foo depends on till/api (till/dialect/foo → till/api), which its rule \"dialect/*\" does not allow"},
+		{"a dialect imports http", plant(foo, edge{pkg: "dialect/foo", imports: []string{p("http")}}),
+			"till/dialect/foo depends on till/http (till/dialect/foo → till/http), which its rule \"dialect/*\" does not allow"},
+		{"a dialect imports another dialect", plant(foo, edge{pkg: "dialect/bar", imports: []string{module}}, edge{pkg: "dialect/foo", imports: []string{p("dialect/bar")}}),
+			"adapter till/dialect/foo depends on adapter till/dialect/bar (till/dialect/foo → till/dialect/bar): adapters never import each other"},
+		{"a store imports the other store", plant(edge{pkg: "sqlite", imports: []string{p("postgres")}}),
+			"adapter till/sqlite depends on adapter till/postgres (till/sqlite → till/postgres): adapters never import each other"},
+		{"the native API imports the hosted pages", plant(edge{pkg: "http", imports: []string{p("checkout")}}),
+			"adapter till/http depends on adapter till/checkout (till/http → till/checkout): adapters never import each other"},
+		{"an unknown package", plant(edge{pkg: "newpkg", imports: []string{module}}),
+			"till/newpkg matches no rule: add a rule for it to arch_test.go (and a row to docs/architecture.md)"},
+		{"the domain imports a Till package", plant(edge{pkg: "", imports: []string{p("tax")}}),
+			"till depends on till/tax (till → till/tax), which its rule \"\" does not allow"},
+		{"the domain imports a third-party module", plant(edge{pkg: "", imports: []string{"github.com/shopspring/decimal"}}),
+			"till imports third-party github.com/shopspring/decimal, which its rule \"\" does not list"},
+		{"the domain's tests import a third-party module", plant(edge{pkg: "", testImports: []string{"pgregory.net/rapid"}}),
+			"till's tests import third-party pgregory.net/rapid, which its rule \"\" does not list"},
+		{"the service imports a third-party module", plant(edge{pkg: "service", imports: []string{"github.com/google/uuid"}}),
+			"till/service imports third-party github.com/google/uuid, which its rule \"service\" does not list"},
+		{"a store imports the other engine's driver", plant(edge{pkg: "sqlite", imports: []string{"github.com/jackc/pgx/v5/pgxpool"}}),
+			"till/sqlite imports third-party github.com/jackc/pgx/v5/pgxpool, which its rule \"sqlite\" does not list"},
 	} {
-		t.Run(name, func(t *testing.T) {
-			got := strings.Join(checkLayers(c.graph), "\n")
-			if !strings.Contains(got, c.want) {
-				t.Errorf("planted violation not reported; want %s in:\n%s", c.want, got)
+		t.Run(c.name, func(t *testing.T) {
+			got := checkLayers(layers, c.graph)
+			if !slices.Contains(got, c.want) {
+				t.Errorf("planted violation not reported; want\n\t%s\nin\n\t%s", c.want, strings.Join(got, "\n\t"))
 			}
 		})
 	}
-	// A dialect's own subpackages are allowed.
-	before := len(checkLayers(graph))
-	if p := checkLayers(add(graph, "dialect/commet", []string{"dialect/commet/wire", ""}, nil)); len(p) != before {
-		t.Errorf("a dialect using its own subpackage was refused: %v", p)
+
+	// Rules themselves: overlapping patterns and unknown layers.
+	overlapping := append(slices.Clone(layers), layerRule{pattern: "cmd/till", till: []string{"*"}})
+	if got, want := checkLayers(overlapping, real), `till/cmd/till matches several rules ("cmd/*", "cmd/till"): make the patterns in arch_test.go disjoint`; !slices.Contains(got, want) {
+		t.Errorf("overlapping rules not reported; want %s in %v", want, got)
+	}
+	typo := append(slices.Clone(layers), layerRule{pattern: "newpkg", till: []string{"servce"}})
+	if got, want := checkLayers(typo, real), `rule "newpkg" allows "servce", which is no rule's pattern`; !slices.Contains(got, want) {
+		t.Errorf("a rule naming no layer not reported; want %s in %v", want, got)
+	}
+
+	// What the rules allow stays allowed: a dialect on the service, the
+	// middleware and its own subpackages, and tests wiring real adapters.
+	allowed := plant(foo,
+		edge{pkg: "dialect/foo/wire", imports: []string{module}},
+		edge{pkg: "dialect/foo", imports: []string{p("dialect/foo/wire")}, testImports: []string{p("sqlite"), p("processor/simulator")}},
+	)
+	if got := checkLayers(layers, allowed); !slices.Equal(got, baseline) {
+		t.Errorf("allowed dependencies reported: %v", got)
 	}
 }

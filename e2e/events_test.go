@@ -65,6 +65,13 @@ func TestEvents(t *testing.T) {
 			t.Fatalf("refund: %s", r.Status)
 		}
 
+		// The refund's receipt goes out in the background too; every event
+		// of the flow is written once it has.
+		env.Eventually(10*time.Second, "the receipt of "+r.ID, func() bool {
+			got := events(t, env, env.Client, url.Values{"objectId": {r.ID}, "type": {"receipt.sent"}})
+			return len(got.Data) == 1
+		})
+
 		ofPayment := events(t, env, env.Client, url.Values{"objectId": {p.ID}, "limit": {"100"}}).Data
 		if got, want := fmt.Sprint(eventTypes(ofPayment)), "[payment.succeeded receipt.sent payment.refunded]"; got != want {
 			t.Fatalf("events of the payment: %s, want %s", got, want)
@@ -85,7 +92,7 @@ func TestEvents(t *testing.T) {
 			}
 		}
 		ofRefund := events(t, env, env.Client, url.Values{"objectId": {r.ID}}).Data
-		if fmt.Sprint(eventTypes(ofRefund)) != "[refund.succeeded]" {
+		if fmt.Sprint(eventTypes(ofRefund)) != "[refund.succeeded receipt.sent]" {
 			t.Errorf("events of the refund: %v", eventTypes(ofRefund))
 		}
 		created := events(t, env, env.Client, url.Values{"type": {"customer.created"}}).Data
