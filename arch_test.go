@@ -54,6 +54,7 @@ var layers = []layerRule{
 	{pattern: "processor/*", till: []string{""}},
 	{pattern: "pdf", till: []string{""}, thirdParty: []string{"codeberg.org/go-pdf/fpdf", "golang.org/x/image", "golang.org/x/text"}, testThirdParty: []string{"github.com/ledongthuc/pdf"}},
 	{pattern: "smtp", till: []string{""}, thirdParty: []string{"github.com/wneessen/go-mail"}},
+	{pattern: "webhook", till: []string{""}},
 	// Served APIs. middleware is shared by all of them and speaks no wire
 	// format; api is the native API's wire types. A dialect owns its
 	// subpackages and never touches api, http or another dialect.
@@ -77,7 +78,7 @@ var layers = []layerRule{
 // adapters are the packages that never depend on one another, whatever
 // their rules say: each pattern is one adapter, or for "x/*" one adapter per
 // x/name (with its subpackages).
-var adapters = []string{"sqlite", "postgres", "processor/*", "pdf", "smtp", "http", "checkout", "dialect/*"}
+var adapters = []string{"sqlite", "postgres", "processor/*", "pdf", "smtp", "webhook", "http", "checkout", "dialect/*"}
 
 // A pkg is one Till package of the graph, with its direct imports (full
 // import paths, the standard library included).

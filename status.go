@@ -158,6 +158,9 @@ const (
 	EventPaymentMethodAttached = "payment_method.attached"
 	EventPaymentMethodDetached = "payment_method.detached"
 	EventPaymentLinkPaid       = "payment_link.paid"
+	// EventWebhookEndpointDisabled: Till disabled an endpoint that kept
+	// failing (WebhookDisableAfter).
+	EventWebhookEndpointDisabled = "webhook_endpoint.disabled"
 )
 
 // EventTypes lists every event type, in the order of the constants.
@@ -167,5 +170,5 @@ var EventTypes = []string{
 	EventPaymentRequiresAction, EventPaymentPending, EventPaymentScheduled, EventPaymentCreated, EventRefundSucceeded,
 	EventRefundFailed, EventInvoiceCreated, EventCreditNoteCreated, EventReceiptSent, EventReceiptFailed,
 	EventCustomerCreated, EventCustomerUpdated, EventCustomerDeleted, EventPaymentMethodAttached,
-	EventPaymentMethodDetached, EventPaymentLinkPaid,
+	EventPaymentMethodDetached, EventPaymentLinkPaid, EventWebhookEndpointDisabled,
 }

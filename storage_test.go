@@ -35,6 +35,8 @@ var storedDocuments = []struct {
 	{"journal_entry", reflect.TypeFor[till.JournalEntry]()},
 	{"email", reflect.TypeFor[till.Email]()},
 	{"processor_record", reflect.TypeFor[till.ProcessorRecord]()},
+	{"webhook_endpoint", reflect.TypeFor[till.WebhookEndpoint]()},
+	{"webhook_delivery", reflect.TypeFor[till.WebhookDelivery]()},
 }
 
 var marshalerType = reflect.TypeFor[json.Marshaler]()

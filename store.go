@@ -161,6 +161,7 @@ type Tx interface {
 	RefundTx
 	LedgerTx
 	MailboxTx
+	WebhookTx
 }
 
 // AccountTx reads and writes merchant accounts and their API keys. Accounts
@@ -316,6 +317,30 @@ type LedgerTx interface {
 	// LedgerBalances sums the postings of the scope by currency and ledger
 	// account.
 	LedgerBalances(ctx context.Context, s Scope) ([]LedgerBalance, error)
+}
+
+// WebhookTx reads and writes webhook endpoints and the log of their
+// deliveries.
+type WebhookTx interface {
+	// CreateWebhookEndpoint returns an error wrapping ErrDuplicate when the
+	// id is taken.
+	CreateWebhookEndpoint(ctx context.Context, e *WebhookEndpoint) error
+	// WebhookEndpoint reads an endpoint, deleted ones included (the caller
+	// decides what a deleted endpoint means).
+	WebhookEndpoint(ctx context.Context, s Scope, id string) (*WebhookEndpoint, error)
+	// UpdateWebhookEndpoint stores e if its stored Version is fromVersion,
+	// and returns an error wrapping ErrStale otherwise.
+	UpdateWebhookEndpoint(ctx context.Context, e *WebhookEndpoint, fromVersion int64) error
+	// ListWebhookEndpoints returns a page of the scope's endpoints that are
+	// not deleted, newest first, and whether there are more.
+	ListWebhookEndpoints(ctx context.Context, s Scope, p Page) ([]*WebhookEndpoint, bool, error)
+	// EnabledWebhookEndpoints returns every endpoint of the scope that is
+	// enabled and not deleted, oldest first: the fan-out of an event.
+	EnabledWebhookEndpoints(ctx context.Context, s Scope) ([]*WebhookEndpoint, error)
+	CreateWebhookDelivery(ctx context.Context, d *WebhookDelivery) error
+	// ListWebhookDeliveries returns a page of an event's deliveries in the
+	// scope, newest first, and whether there are more.
+	ListWebhookDeliveries(ctx context.Context, s Scope, eventID string, p Page) ([]*WebhookDelivery, bool, error)
 }
 
 // MailboxTx reads and writes the local mailbox (receipts when no SMTP server

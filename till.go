@@ -39,6 +39,7 @@ const (
 	PrefixCreditNote    = "cn_"
 	PrefixEvent         = "evt_"
 	PrefixWebhook       = "we_"
+	PrefixDelivery      = "whd_"
 	PrefixDataKey       = "dk_"
 	PrefixTask          = "task_"
 	PrefixLedgerEntry   = "le_"

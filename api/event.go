@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -29,7 +30,7 @@ type Event struct {
 }
 
 // EventData holds the object an event is about: a Payment, Refund,
-// Customer, PaymentMethod, Document or Account.
+// Customer, PaymentMethod, Document, WebhookEndpoint or Account.
 type EventData struct {
 	Object any `json:"object"`
 }
@@ -99,6 +100,12 @@ func eventObject(e *till.Event) (any, string, error) {
 			return nil, "", fmt.Errorf("a %s event holds a document of kind %q", e.ObjectType, d.Kind)
 		}
 		return DocumentOf(&d), d.ID, nil
+	case "webhook_endpoint":
+		var w till.WebhookEndpoint
+		if err := decodeEventData(e, &w); err != nil {
+			return nil, "", err
+		}
+		return WebhookEndpointOf(&w), w.ID, nil
 	case "account":
 		var a till.Account
 		if err := decodeEventData(e, &a); err != nil {
@@ -114,4 +121,20 @@ func decodeEventData(e *till.Event, v any) error {
 		return fmt.Errorf("decode %s data: %w", e.ObjectType, err)
 	}
 	return nil
+}
+
+// EventBody renders an event as a webhook delivery carries it: the event
+// object's JSON, exactly as GET /v1/events/{id} shows it in data.
+func EventBody(e *till.Event) ([]byte, error) {
+	ev, err := EventOf(e)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(ev); err != nil {
+		return nil, till.Internal(fmt.Errorf("api: encode event %s: %w", e.ID, err))
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }

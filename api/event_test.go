@@ -237,7 +237,7 @@ func TestEventOfRefusesBadEvents(t *testing.T) {
 		e    *till.Event
 	}{
 		{"nil", nil},
-		{"unknown type", &till.Event{ID: "evt_1", ObjectType: "webhook_endpoint", ObjectID: "we_1", Data: []byte(`{"ID":"we_1"}`)}},
+		{"unknown type", &till.Event{ID: "evt_1", ObjectType: "payment_link", ObjectID: "pl_1", Data: []byte(`{"ID":"pl_1"}`)}},
 		{"no type", &till.Event{ID: "evt_1", ObjectID: "pay_1", Data: []byte(`{"ID":"pay_1"}`)}},
 		{"bad json", &till.Event{ID: "evt_1", ObjectType: "payment", ObjectID: "pay_1", Data: []byte(`{"ID":`)}},
 		{"empty data", &till.Event{ID: "evt_1", ObjectType: "customer", ObjectID: "cus_1"}},

@@ -27,6 +27,7 @@ import (
 	"github.com/tillpay/till/smtp"
 	"github.com/tillpay/till/sqlite"
 	"github.com/tillpay/till/vault"
+	"github.com/tillpay/till/webhook"
 )
 
 // Backend opens a fresh, empty store for one test. OpenSimulator, when
@@ -148,7 +149,7 @@ func Start(tb testing.TB, b Backend, opts ...Options) *Env {
 	}
 	env.Service = service.New(service.Config{
 		Store: st, Keyring: kr, PublicBaseURL: base, Lease: o.Lease, ProcessorTimeout: o.ProcessorTimeout, Logger: log,
-		Renderer: pdf.New(), Mailer: mailer,
+		Renderer: pdf.New(), Mailer: mailer, Webhooks: webhook.New(webhook.Options{}), RenderEvent: api.EventBody,
 		Processor: func(ctx context.Context, a *till.Account, livemode bool) (till.Processor, error) {
 			if livemode {
 				return nil, till.Errorf(till.ELiveForbidden, "no live processor")
@@ -175,6 +176,7 @@ func Start(tb testing.TB, b Backend, opts ...Options) *Env {
 	var wg sync.WaitGroup
 	if !o.NoWorkers {
 		wg.Go(func() { env.Service.RunWorkers(workCtx, service.WorkerOptions{Poll: 20 * time.Millisecond}) })
+		wg.Go(func() { env.Service.RunDeliveries(workCtx, service.DeliveryOptions{Poll: 20 * time.Millisecond}) })
 	}
 	tb.Cleanup(func() {
 		stop()
@@ -244,6 +246,9 @@ func Bool(b bool) *bool { return &b }
 
 // Str returns a pointer to s.
 func Str(s string) *string { return &s }
+
+// Int64 returns a pointer to n.
+func Int64(n int64) *int64 { return &n }
 
 // APIError asserts err is an API error with the status and code.
 func APIError(tb testing.TB, err error, status int, code string) *client.Error {

@@ -465,6 +465,20 @@ func TestOpenAPIConformance(t *testing.T) {
 	}
 	sc.do(call{method: "GET", path: "/v1/events/" + events[0].ID, status: 200})
 	sc.do(call{method: "GET", path: "/v1/events?type=receipt.sent&limit=1", status: 200})
+
+	// Webhook endpoints, the delivery log and resend.
+	hooks := newReceiver(t)
+	var ep api.WebhookEndpointWithSecret
+	sc.data(sc.do(call{method: "POST", path: "/v1/webhook-endpoints", body: api.WebhookEndpointCreate{URL: hooks.URL, Events: []string{"*"}, Description: "spec"}, status: 200}), &ep)
+	sc.do(call{method: "GET", path: "/v1/webhook-endpoints?limit=5", status: 200})
+	sc.do(call{method: "GET", path: "/v1/webhook-endpoints/" + ep.ID, status: 200})
+	sc.do(call{method: "PATCH", path: "/v1/webhook-endpoints/" + ep.ID, body: api.WebhookEndpointUpdate{Description: Str("spec 2")}, status: 200})
+	sc.do(call{method: "POST", path: "/v1/webhook-endpoints/" + ep.ID + "/roll-secret", body: api.RollSecretRequest{ExpiresInSeconds: Int64(60)}, status: 200})
+	sc.do(call{method: "POST", path: "/v1/events/" + events[0].ID + "/resend", body: api.ResendRequest{EndpointID: ep.ID}, status: 200})
+	env.Eventually(10*time.Second, "the resend", func() bool { return len(hooks.hooks()) > 0 })
+	env.Eventually(10*time.Second, "the resend in the log", func() bool { return len(env.deliveries(t, events[0].ID)) > 0 })
+	sc.do(call{method: "GET", path: "/v1/events/" + events[0].ID + "/deliveries", status: 200})
+	sc.do(call{method: "DELETE", path: "/v1/webhook-endpoints/" + ep.ID, status: 200})
 	sc.do(call{method: "GET", path: "/v1/payments/" + paid.ID, status: 200})
 
 	// Deletion.

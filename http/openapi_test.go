@@ -373,6 +373,14 @@ var wireTypes = []struct {
 	{"Decline", reflect.TypeFor[till.Decline](), false},
 	{"Event", reflect.TypeFor[api.Event](), false},
 	{"EventData", reflect.TypeFor[api.EventData](), false},
+	{"WebhookEndpoint", reflect.TypeFor[api.WebhookEndpoint](), false},
+	{"WebhookEndpointWithSecret", reflect.TypeFor[api.WebhookEndpointWithSecret](), false},
+	{"WebhookEndpointCreate", reflect.TypeFor[api.WebhookEndpointCreate](), true},
+	{"WebhookEndpointUpdate", reflect.TypeFor[api.WebhookEndpointUpdate](), true},
+	{"RollSecretRequest", reflect.TypeFor[api.RollSecretRequest](), true},
+	{"WebhookDelivery", reflect.TypeFor[api.WebhookDelivery](), false},
+	{"ResendRequest", reflect.TypeFor[api.ResendRequest](), true},
+	{"Resend", reflect.TypeFor[api.Resend](), false},
 }
 
 // TestOpenAPIWireTypes checks each schema against its Go type: the same

@@ -42,6 +42,12 @@ func view(v any, livemode bool) any {
 		return AccountKeysOf(o)
 	case *service.NewKey:
 		return KeyOf(o)
+	case *till.WebhookEndpoint:
+		return api.WebhookEndpointOf(o)
+	case *service.WebhookSecret:
+		return api.WebhookEndpointWithSecretOf(o.Endpoint, o.Secret)
+	case *service.Resend:
+		return api.Resend{Object: "webhook_resend", EventID: o.EventID, EndpointIDs: o.EndpointIDs}
 	case *service.Clock:
 		return api.Clock{Object: "test_clock", Now: o.Now.UTC(), OffsetSeconds: int64(o.Offset / time.Second)}
 	}

@@ -55,6 +55,15 @@ func (s *Server) routeTable() []Route {
 
 		{Method: "GET", Path: "/v1/events", Summary: "List events", auth: authSecret, h: s.listEvents},
 		{Method: "GET", Path: "/v1/events/{id}", Summary: "Retrieve an event", auth: authSecret, h: s.getEvent},
+		{Method: "GET", Path: "/v1/events/{id}/deliveries", Summary: "List an event's webhook deliveries (the delivery log)", auth: authSecret, h: s.eventDeliveries},
+		{Method: "POST", Path: "/v1/events/{id}/resend", Summary: "Deliver an event once more", auth: authSecret, h: s.resendEvent},
+
+		{Method: "POST", Path: "/v1/webhook-endpoints", Summary: "Create a webhook endpoint (its secret is shown once)", auth: authSecret, h: s.createWebhookEndpoint},
+		{Method: "GET", Path: "/v1/webhook-endpoints", Summary: "List webhook endpoints", auth: authSecret, h: s.listWebhookEndpoints},
+		{Method: "GET", Path: "/v1/webhook-endpoints/{id}", Summary: "Retrieve a webhook endpoint", auth: authSecret, h: s.getWebhookEndpoint},
+		{Method: "PATCH", Path: "/v1/webhook-endpoints/{id}", Summary: "Update a webhook endpoint", auth: authSecret, h: s.updateWebhookEndpoint},
+		{Method: "DELETE", Path: "/v1/webhook-endpoints/{id}", Summary: "Delete a webhook endpoint", auth: authSecret, h: s.deleteWebhookEndpoint},
+		{Method: "POST", Path: "/v1/webhook-endpoints/{id}/roll-secret", Summary: "Roll a webhook endpoint's secret (the old one signs beside it for an overlap)", auth: authSecret, h: s.rollWebhookSecret},
 
 		{Method: "GET", Path: "/v1/test/emails", Summary: "The local mailbox (test mode)", auth: authSecret, h: s.emails},
 		{Method: "GET", Path: "/v1/test/processor/charges", Summary: "The simulator's own record (test mode)", auth: authSecret, h: s.processorCharges},

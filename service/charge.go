@@ -42,6 +42,13 @@ func (s *Service) Charge(ctx context.Context, c *Caller, idem *Idem, in ChargePa
 		}
 		return nil
 	})
+	if idem == nil || !idem.Replayed {
+		status := till.Status("error")
+		if out != nil {
+			status = out.Status
+		}
+		s.obs.ChargeFinished(status)
+	}
 	if err != nil {
 		return out, err
 	}

@@ -63,6 +63,11 @@ const (
 	OpAccountCreate     Operation = "account.create"
 	OpKeyCreate         Operation = "api_key.create"
 	OpKeyRevoke         Operation = "api_key.revoke"
+	OpWebhookCreate     Operation = "webhook_endpoint.create"
+	OpWebhookUpdate     Operation = "webhook_endpoint.update"
+	OpWebhookDelete     Operation = "webhook_endpoint.delete"
+	OpWebhookRoll       Operation = "webhook_endpoint.roll_secret"
+	OpEventResend       Operation = "event.resend"
 )
 
 // legacyAPI is the API migration 6 assigned the keys stored before keys

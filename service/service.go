@@ -47,6 +47,14 @@ type Config struct {
 	// Mailer sends receipts; nil keeps them in the local mailbox
 	// (GET /v1/test/emails).
 	Mailer till.Mailer
+	// Webhooks delivers webhook events (package webhook); RenderEvent
+	// renders an event as the JSON body of its delivery (the native API's
+	// event object). RunDeliveries needs both.
+	Webhooks    till.WebhookSender
+	RenderEvent func(*till.Event) ([]byte, error)
+	// Observer receives measurements (package metrics); nil observes
+	// nothing.
+	Observer till.Observer
 	// IdempotencyRetention is how long a completed Idempotency-Key is
 	// remembered: 0 means DefaultIdempotencyRetention (7 days); New raises
 	// a shorter one to MinIdempotencyRetention (24 hours).
@@ -76,6 +84,13 @@ type Service struct {
 	renderer  till.DocumentRenderer
 	mailer    till.Mailer
 	retention time.Duration
+	webhooks  till.WebhookSender
+	// renderEvent renders a delivery's body.
+	renderEvent func(*till.Event) ([]byte, error)
+	// wake tells this process's delivery runner that deliveries were
+	// queued.
+	wake chan struct{}
+	obs  till.Observer
 }
 
 // New returns a Service. Zero durations get defaults: a 30 s lease, a 15 s
@@ -114,6 +129,11 @@ func New(cfg Config) *Service {
 		baseURL: strings.TrimRight(cfg.PublicBaseURL, "/"), instance: cfg.Instance, lease: cfg.Lease,
 		timeout: cfg.ProcessorTimeout, recAfter: cfg.ReconcileAfter, log: cfg.Logger, auth: newKeyCache(), hook: cfg.Hook,
 		renderer: cfg.Renderer, mailer: cfg.Mailer, retention: cfg.IdempotencyRetention,
+		webhooks: cfg.Webhooks, renderEvent: cfg.RenderEvent, wake: make(chan struct{}, 1),
+		obs: cfg.Observer,
+	}
+	if s.obs == nil {
+		s.obs = till.NopObserver{}
 	}
 	if s.mailer == nil {
 		s.mailer = &Mailbox{store: cfg.Store, ids: cfg.IDs}
@@ -155,10 +175,14 @@ func (s *Service) emit(ctx context.Context, tx till.Tx, scope till.Scope, typ, o
 	if err != nil {
 		return err
 	}
-	return tx.CreateEvent(ctx, &till.Event{
+	e := &till.Event{
 		ID: s.ids.NewID(till.PrefixEvent), AccountID: scope.AccountID, Livemode: scope.Livemode, Type: typ,
 		ObjectType: objType, ObjectID: objID, ObjectVersion: version, Data: data, CreatedAt: at,
-	})
+	}
+	if err := tx.CreateEvent(ctx, e); err != nil {
+		return err
+	}
+	return s.fanOut(ctx, tx, e)
 }
 
 // eventSnapshot returns the copy of obj an event keeps: events outlive the
@@ -166,9 +190,13 @@ func (s *Service) emit(ctx context.Context, tx till.Tx, scope till.Scope, typ, o
 // hold a credential. A payment's link token (the bearer credential of its
 // /pay page; the rendered url stays, as the API shows it to the merchant), a
 // card's sealed number and an account's sealed processor secrets are
-// dropped.
+// dropped, and so are a webhook endpoint's sealed secrets.
 func eventSnapshot(obj any) any {
 	switch o := obj.(type) {
+	case *till.WebhookEndpoint:
+		c := *o
+		c.SealedSecret, c.SealedPreviousSecret, c.DataKeyID, c.PreviousDataKeyID = nil, nil, "", ""
+		return &c
 	case *till.Payment:
 		c := *o
 		c.LinkToken = ""

@@ -65,6 +65,17 @@ func testRoundTrip(t *testing.T, st till.Store) {
 				list, _, err := tx.ListEmails(ctx, till.Scope{AccountID: v.AccountID, Livemode: v.Livemode}, till.EmailFilter{})
 				return only(list, err)
 			}),
+		trip("WebhookEndpoint", nil,
+			func(tx till.Tx, v *till.WebhookEndpoint) error { return tx.CreateWebhookEndpoint(ctx, v) },
+			func(tx till.Tx, v *till.WebhookEndpoint) (*till.WebhookEndpoint, error) {
+				return tx.WebhookEndpoint(ctx, till.Scope{AccountID: v.AccountID, Livemode: v.Livemode}, v.ID)
+			}),
+		trip("WebhookDelivery", nil,
+			func(tx till.Tx, v *till.WebhookDelivery) error { return tx.CreateWebhookDelivery(ctx, v) },
+			func(tx till.Tx, v *till.WebhookDelivery) (*till.WebhookDelivery, error) {
+				list, _, err := tx.ListWebhookDeliveries(ctx, till.Scope{AccountID: v.AccountID, Livemode: v.Livemode}, v.EventID, till.Page{})
+				return only(list, err)
+			}),
 		// Types stored in columns rather than as documents.
 		trip("APIKey", func(v *till.APIKey) { v.AccountID = acct.ID },
 			func(tx till.Tx, v *till.APIKey) error { return tx.CreateAPIKey(ctx, v) },

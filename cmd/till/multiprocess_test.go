@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"sort"
 	"strings"
 	"sync"
@@ -24,7 +26,10 @@ import (
 // every key made exactly one payment, charged once at the processor, that
 // invoice numbers run 1..n without gap or duplicate, and that every receipt
 // was sent: exactly once in the wave without a crash, at least once (any
-// duplicate recognisable by its Message-ID) in the wave with one.
+// duplicate recognisable by its Message-ID) in the wave with one. A webhook
+// receiver counts the payment.succeeded events it gets: every one arrives,
+// exactly once in the wave without a crash, duplicates only for deliveries
+// the kill cut off.
 func TestMultiProcess(t *testing.T) {
 	url := testenv.FreshDatabase(t)
 	mail := smtptest.Start(t)
@@ -46,6 +51,10 @@ func TestMultiProcess(t *testing.T) {
 	for i := range procs {
 		procs[i] = startTill(t, t.TempDir(), env...)
 		clients[i] = client.New(procs[i].url, keys.TestSecretKey)
+	}
+	hooks := newHookCounter(t)
+	if _, err := clients[0].CreateWebhookEndpoint(ctx(t), api.WebhookEndpointCreate{URL: hooks.URL, Events: []string{"payment.succeeded"}}); err != nil {
+		t.Fatal(err)
 	}
 	var custs []string
 	for i, card := range []string{"4242424242424242", "5555555555554444", "378282246310005"} {
@@ -94,6 +103,10 @@ func TestMultiProcess(t *testing.T) {
 		if n := mail.Count(m.MessageID); n != 1 {
 			t.Fatalf("receipt %s sent %d times without any crash", m.MessageID, n)
 		}
+	}
+	hooks.wait(t, waveA, 30*time.Second)
+	if d := hooks.duplicates(); d != 0 {
+		t.Fatalf("%d webhook deliveries made twice without any crash", d)
 	}
 
 	// Wave B: process 2 dies once 20 of its requests are answered, with
@@ -222,8 +235,15 @@ func TestMultiProcess(t *testing.T) {
 		t.Fatalf("%d distinct receipts for %d payments", len(unique), len(payments))
 	}
 	dups := len(mail.Messages()) - len(unique)
-	t.Logf("%d payments over 3 processes (one killed, cutting off %d requests; %d retries waited for its leases): one processor charge each, invoices 1..%d, %d receipts (%d resent after the crash)",
-		len(payments), cutOff.get(), waited.get(), len(seqs), len(unique), dups)
+	// Every payment.succeeded event reaches the receiver; a delivery the
+	// dead process had in flight may come twice (at least once), no more
+	// than it could hold at once.
+	hooks.wait(t, len(payments), 30*time.Second)
+	if d := hooks.duplicates(); d > 64 {
+		t.Fatalf("%d duplicate webhook deliveries, more than the killed process could have had in flight", d)
+	}
+	t.Logf("%d payments over 3 processes (one killed, cutting off %d requests; %d retries waited for its leases): one processor charge each, invoices 1..%d, %d receipts (%d resent after the crash), %d webhook events delivered (%d twice)",
+		len(payments), cutOff.get(), waited.get(), len(seqs), len(unique), dups, hooks.unique(), hooks.duplicates())
 	if cutOff.get() == 0 {
 		t.Fatalf("the kill landed after wave B: nothing was cut off")
 	}
@@ -253,4 +273,53 @@ func indexOf(s []int, v int) int {
 		}
 	}
 	return 0
+}
+
+// hookCounter is a webhook receiver that counts deliveries by webhook-id,
+// answering after a short pause so deliveries are in flight when a process
+// dies.
+type hookCounter struct {
+	*httptest.Server
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func newHookCounter(t *testing.T) *hookCounter {
+	h := &hookCounter{n: map[string]int{}}
+	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(20 * time.Millisecond)
+		h.mu.Lock()
+		h.n[r.Header.Get("webhook-id")]++
+		h.mu.Unlock()
+	}))
+	t.Cleanup(h.Close)
+	return h
+}
+
+func (h *hookCounter) unique() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.n)
+}
+
+func (h *hookCounter) duplicates() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	d := 0
+	for _, n := range h.n {
+		d += n - 1
+	}
+	return d
+}
+
+// wait polls until n distinct events have arrived.
+func (h *hookCounter) wait(t *testing.T, n int, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for h.unique() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d distinct webhook events arrived, want %d", h.unique(), n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

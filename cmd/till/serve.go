@@ -28,6 +28,7 @@ import (
 	"github.com/tillpay/till/service"
 	"github.com/tillpay/till/smtp"
 	"github.com/tillpay/till/sqlite"
+	"github.com/tillpay/till/webhook"
 )
 
 // serveConfig is everything `till serve` is told.
@@ -177,7 +178,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	svc := service.New(service.Config{
 		Store: st, Keyring: keys, PublicBaseURL: cfg.publicBaseURL, Lease: cfg.lease,
 		ProcessorTimeout: cfg.processorTimeout, Logger: log, Hook: failpoint(log), IdempotencyRetention: cfg.idemRetention,
-		Renderer: pdf.New(), Mailer: mailer,
+		Renderer: pdf.New(), Mailer: mailer, Webhooks: webhook.New(webhook.Options{}), RenderEvent: api.EventBody,
 		Processor: func(ctx context.Context, a *till.Account, livemode bool) (till.Processor, error) {
 			if livemode {
 				return nil, till.Errorf(till.ELiveForbidden, "Live mode needs a real processor; none is configured for this account.")
@@ -218,6 +219,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { svc.RunWorkers(workCtx, service.WorkerOptions{Concurrency: cfg.workers}) })
+	wg.Go(func() { svc.RunDeliveries(workCtx, service.DeliveryOptions{}) })
 
 	printBanner(stdout, cfg, st.describe+"\n  receipts:   "+mailDesc, keySource, keysPath, created)
 	log.Info("till serving", "addr", ln.Addr().String(), "store", st.describe, "version", versionString())
