@@ -56,9 +56,9 @@ func Sign(secrets []string, msgID string, t time.Time, body []byte) http.Header 
 	h.Set("Content-Type", "application/json")
 	h.Set("User-Agent", "Till-Webhooks/1")
 	h.Set("Till-Signature", strings.Join(stripe, ","))
-	h["webhook-id"] = []string{msgID}
-	h["webhook-timestamp"] = []string{ts}
-	h["webhook-signature"] = []string{strings.Join(std, " ")}
+	h.Set("webhook-id", msgID)
+	h.Set("webhook-timestamp", ts)
+	h.Set("webhook-signature", strings.Join(std, " "))
 	return h
 }
 
