@@ -55,6 +55,7 @@ var layers = []layerRule{
 	{pattern: "pdf", till: []string{""}, thirdParty: []string{"codeberg.org/go-pdf/fpdf", "golang.org/x/image", "golang.org/x/text"}, testThirdParty: []string{"github.com/ledongthuc/pdf"}},
 	{pattern: "smtp", till: []string{""}, thirdParty: []string{"github.com/wneessen/go-mail"}},
 	{pattern: "webhook", till: []string{""}},
+	{pattern: "metrics", till: []string{""}, thirdParty: []string{"github.com/prometheus/client_golang"}},
 	// Served APIs. middleware is shared by all of them and speaks no wire
 	// format; api is the native API's wire types. A dialect owns its
 	// subpackages and never touches api, http or another dialect.

@@ -105,6 +105,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(w, r)
 }
 
+// Route returns the pattern of the page that serves r, without its method
+// ("/pay/{token}"), or "" when none does; /metrics counts requests by it.
+func (h *Handler) Route(r *http.Request) string {
+	_, p := h.mux.Handler(r)
+	if i := strings.IndexByte(p, ' '); i >= 0 {
+		p = p[i+1:]
+	}
+	if p == "/" {
+		return ""
+	}
+	return p
+}
+
 // securityHeaders sets the headers every response of the pages carries.
 func securityHeaders(w http.ResponseWriter) {
 	hd := w.Header()

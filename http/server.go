@@ -37,6 +37,9 @@ type Options struct {
 	// RequestTimeout bounds the context of each request; 0 leaves it
 	// unbounded.
 	RequestTimeout time.Duration
+	// Observe, when set, is told of each request by its route pattern (for
+	// /metrics).
+	Observe middleware.RouteObserver
 }
 
 // Server is the native API's http.Handler: the routes inside their
@@ -106,7 +109,8 @@ func New(svc *service.Service, opts Options) *Server {
 		}
 		s.fail(w, r, middleware.NotFound(r))
 	})
-	s.handler = middleware.Stack(s.mux, middleware.Options{ErrorWriter: s.fail, Logger: s.log, Timeout: opts.RequestTimeout})
+	s.handler = middleware.Stack(s.mux, middleware.Options{ErrorWriter: s.fail, Logger: s.log, Timeout: opts.RequestTimeout,
+		Observe: opts.Observe.By(func(r *http.Request) string { return middleware.MuxRoute(s.mux, r) })})
 	return s
 }
 

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/tillpay/till"
@@ -35,13 +36,68 @@ type Options struct {
 	Logger *slog.Logger
 	// Timeout bounds the context of each request; 0 leaves it unbounded.
 	Timeout time.Duration
+	// Observe, when set, is told of each request once its handler returned
+	// (for /metrics).
+	Observe Observer
+}
+
+// Observer is told of a request a Stack served: the request, the status
+// sent (200 when the handler wrote nothing; the 500 Recover sent for a
+// panic) and the time the handler took. It runs on the request's goroutine
+// after the response was written, and must be cheap.
+type Observer func(r *http.Request, status int, elapsed time.Duration)
+
+// RouteObserver is told of a request by the route that served it (a
+// ServeMux pattern without its method, "" when none matched: a 404 or 405),
+// its method, status and time: the shape of the request metrics.
+type RouteObserver func(route, method string, status int, elapsed time.Duration)
+
+// By returns an Observer that names each request's route with route; a
+// nil o returns nil.
+func (o RouteObserver) By(route func(*http.Request) string) Observer {
+	if o == nil {
+		return nil
+	}
+	return func(r *http.Request, status int, elapsed time.Duration) { o(route(r), r.Method, status, elapsed) }
+}
+
+// MuxRoute returns the pattern of mux that serves r, without its method
+// ("GET /v1/payments/{id}" is "/v1/payments/{id}"), or "" when only the
+// catch-all "/" does.
+func MuxRoute(mux *http.ServeMux, r *http.Request) string {
+	_, p := mux.Handler(r)
+	if i := strings.IndexByte(p, ' '); i >= 0 {
+		p = p[i+1:]
+	}
+	if p == "/" {
+		return ""
+	}
+	return p
+}
+
+// ObserveRequests calls obs for each request h serves; a nil obs leaves h
+// as it is.
+func ObserveRequests(h http.Handler, obs Observer) http.Handler {
+	if obs == nil {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := record(w)
+		h.ServeHTTP(rec, r)
+		status := rec.status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		obs(r, status, time.Since(start))
+	})
 }
 
 // Stack returns h inside the layers every mounted API shares, outermost
-// first: AssignRequestID, LogRequests, Recover, RequireCanonicalPath and
-// Timeout. Every response so carries a request id, every request is logged
-// once, and a panic or a non-canonical path is answered by
-// opts.ErrorWriter.
+// first: AssignRequestID, LogRequests, ObserveRequests, Recover,
+// RequireCanonicalPath and Timeout. Every response so carries a request id,
+// every request is logged and observed once, and a panic or a non-canonical
+// path is answered by opts.ErrorWriter.
 func Stack(h http.Handler, opts Options) http.Handler {
 	if opts.ErrorWriter == nil {
 		opts.ErrorWriter = PlainError
@@ -52,6 +108,7 @@ func Stack(h http.Handler, opts Options) http.Handler {
 	h = Timeout(h, opts.Timeout)
 	h = RequireCanonicalPath(h, opts.ErrorWriter)
 	h = Recover(h, opts.Logger, opts.ErrorWriter)
+	h = ObserveRequests(h, opts.Observe)
 	h = LogRequests(h, opts.Logger)
 	return AssignRequestID(h)
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -549,5 +550,42 @@ func TestByPrefix(t *testing.T) {
 			}()
 			middleware.ByPrefix(named("native"), middleware.Prefix{Path: bad, Handler: named("x")})
 		})
+	}
+}
+
+// TestObserveRequests checks that a Stack tells its Observer of every
+// request once, by the route its mux names, with the status the client got:
+// the handler's, 200 when it wrote nothing, 500 for a panic and 404 for a
+// non-canonical path.
+func TestObserveRequests(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/things/{id}", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(201) })
+	mux.HandleFunc("POST /v1/things", func(w http.ResponseWriter, r *http.Request) {})
+	mux.HandleFunc("GET /v1/boom", func(w http.ResponseWriter, r *http.Request) { panic("boom") })
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(404) })
+	type seen struct {
+		route, method string
+		status        int
+	}
+	var got []seen
+	obs := middleware.RouteObserver(func(route, method string, status int, elapsed time.Duration) {
+		if elapsed < 0 {
+			t.Errorf("negative elapsed %v", elapsed)
+		}
+		got = append(got, seen{route, method, status})
+	})
+	var c capture
+	h := middleware.Stack(mux, middleware.Options{Logger: c.logger(), Observe: obs.By(func(r *http.Request) string { return middleware.MuxRoute(mux, r) })})
+	for _, req := range []struct{ method, path string }{
+		{"GET", "/v1/things/thing_123"}, {"POST", "/v1/things"}, {"GET", "/v1/boom"}, {"GET", "/nowhere"}, {"GET", "/v1//things"},
+	} {
+		serve(h, httptest.NewRequest(req.method, req.path, nil))
+	}
+	want := []seen{{"/v1/things/{id}", "GET", 201}, {"/v1/things", "POST", 200}, {"/v1/boom", "GET", 500}, {"", "GET", 404}, {"", "GET", 404}}
+	if !slices.Equal(got, want) {
+		t.Fatalf("observed %v, want %v", got, want)
+	}
+	if middleware.RouteObserver(nil).By(nil) != nil {
+		t.Fatal("a nil RouteObserver should give a nil Observer")
 	}
 }

@@ -47,6 +47,9 @@ type Options struct {
 	StatementTimeout time.Duration
 	// Logger receives the store's own warnings.
 	Logger *slog.Logger
+	// OnCommit, when set, is told of each committed unit of work and the
+	// time its COMMIT took (for /metrics).
+	OnCommit till.CommitObserver
 }
 
 // Production defaults of Options.
@@ -62,9 +65,10 @@ const maxRuns = 8
 // Store is a till.Store on a PostgreSQL database, and a till.RecordStore
 // keeping the simulator's records in the same database.
 type Store struct {
-	pool *pgxpool.Pool
-	log  *slog.Logger
-	desc string
+	pool     *pgxpool.Pool
+	log      *slog.Logger
+	desc     string
+	onCommit till.CommitObserver
 }
 
 // Open connects to the database named by url (postgres://… or
@@ -104,7 +108,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if _, ok := rp["synchronous_commit"]; !ok {
 		rp["synchronous_commit"] = "on"
 	}
-	s := &Store{log: opts.Logger, desc: Describe(url)}
+	s := &Store{log: opts.Logger, desc: Describe(url), onCommit: opts.OnCommit}
 	if err := migrate(ctx, cfg.ConnConfig); err != nil {
 		return nil, err
 	}
@@ -296,8 +300,12 @@ func (s *Store) update(ctx context.Context, fn func(*tx) error) error {
 		return t.conflict
 	}
 	committed = true
+	start := time.Now()
 	if err := ptx.Commit(ctx); err != nil {
 		return fmt.Errorf("postgres: commit: %w", err)
+	}
+	if s.onCommit != nil {
+		s.onCommit(1, time.Since(start))
 	}
 	return nil
 }

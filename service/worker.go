@@ -3,6 +3,8 @@ package service
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -28,6 +30,16 @@ func (s *Service) taskHandlers() map[string]func(context.Context, *till.Task) er
 		taskRefundReconcile: s.reconcileRefund,
 		taskReceipt:         s.sendReceipt,
 	}
+}
+
+// TaskKinds lists every kind of background task the service queues, sorted:
+// those RunWorkers runs and the webhook deliveries RunDeliveries runs.
+// /metrics reports a queue depth for each, 0 when none is queued.
+func TaskKinds() []string {
+	kinds := slices.Collect(maps.Keys((*Service)(nil).taskHandlers()))
+	kinds = append(kinds, taskWebhook, taskWebhookResend)
+	slices.Sort(kinds)
+	return kinds
 }
 
 // RunWorkers claims and runs due background tasks until ctx is canceled,

@@ -38,6 +38,9 @@ type Options struct {
 	Readers int
 	// Logger receives the store's own warnings.
 	Logger *slog.Logger
+	// OnCommit, when set, is told of each commit of the writer: the units
+	// of work it carried and the time COMMIT took (for /metrics).
+	OnCommit till.CommitObserver
 }
 
 // Store is a till.Store on one SQLite file, and a till.RecordStore keeping
@@ -522,6 +525,9 @@ func (s *Store) commit(start time.Time, units int) error {
 	s.commitNs.Add(int64(time.Since(mid)))
 	s.commits.Add(1)
 	s.units.Add(int64(units))
+	if s.opts.OnCommit != nil {
+		s.opts.OnCommit(units, time.Since(mid))
+	}
 	return nil
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/tillpay/till/api"
 	"github.com/tillpay/till/checkout"
 	tillhttp "github.com/tillpay/till/http"
+	"github.com/tillpay/till/metrics"
 	"github.com/tillpay/till/middleware"
 	"github.com/tillpay/till/pdf"
 	"github.com/tillpay/till/processor/simulator"
@@ -45,6 +46,7 @@ type serveConfig struct {
 	workers          int
 	smtpURL          string
 	cpuProfile       string
+	metricsToken     string
 }
 
 func serveFlags(cfg *serveConfig, stderr io.Writer) *flag.FlagSet {
@@ -64,6 +66,8 @@ func serveFlags(cfg *serveConfig, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&cfg.workers, "workers", envInt("TILL_WORKERS", 8), "background tasks run at once (TILL_WORKERS)")
 	fs.StringVar(&cfg.cpuProfile, "cpu-profile", os.Getenv("TILL_CPU_PROFILE"),
 		"write a CPU profile of the whole run to `file` (read it with go tool pprof) (TILL_CPU_PROFILE)")
+	fs.StringVar(&cfg.metricsToken, "metrics-token", os.Getenv("TILL_METRICS_TOKEN"),
+		"`token` that GET /metrics requires as 'Authorization: Bearer …'; empty serves /metrics to anyone who can reach the address (TILL_METRICS_TOKEN)")
 	fs.StringVar(&cfg.smtpURL, "smtp-url", os.Getenv("TILL_SMTP_URL"),
 		"SMTP server for receipts, `smtp://user:pass@host:587` (STARTTLS when offered) or smtps://…:465; empty keeps receipts in the local mailbox, GET /v1/test/emails (TILL_SMTP_URL)")
 	return fs
@@ -144,11 +148,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	cfg.publicBaseURL = strings.TrimRight(cfg.publicBaseURL, "/")
 
+	obs := metrics.New(metrics.Options{Version: versionString(), Logger: log})
+	cfg.storage.onCommit = obs.Committed
 	st, err := cfg.storage.open(ctx, log)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if q, ok := st.Store.(till.QueueCounter); ok {
+		obs.WatchQueue(q, service.TaskKinds())
+	}
 	if st.exclusive {
 		unlock, err := lockDataDir(cfg.storage.data)
 		if err != nil {
@@ -178,7 +187,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	svc := service.New(service.Config{
 		Store: st, Keyring: keys, PublicBaseURL: cfg.publicBaseURL, Lease: cfg.lease,
 		ProcessorTimeout: cfg.processorTimeout, Logger: log, Hook: failpoint(log), IdempotencyRetention: cfg.idemRetention,
-		Renderer: pdf.New(), Mailer: mailer, Webhooks: webhook.New(webhook.Options{}), RenderEvent: api.EventBody,
+		Renderer: pdf.New(), Mailer: mailer, Webhooks: webhook.New(webhook.Options{}), RenderEvent: api.EventBody, Observer: obs,
 		Processor: func(ctx context.Context, a *till.Account, livemode bool) (till.Processor, error) {
 			if livemode {
 				return nil, till.Errorf(till.ELiveForbidden, "Live mode needs a real processor; none is configured for this account.")
@@ -208,11 +217,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// itself with its envelope; the pages render an HTML page.
 	native := tillhttp.New(svc, tillhttp.Options{
 		PublicBaseURL: cfg.publicBaseURL, AdminToken: cfg.adminToken, Logger: log, RateLimit: cfg.rateLimit,
-		Ready: st.ready,
+		Ready: st.ready, Observe: obs.Request,
 	})
 	pages := checkout.New(svc, checkout.Options{Logger: log})
+	observe := middleware.RouteObserver(obs.Request)
 	handler := middleware.ByPrefix(native,
-		middleware.Prefix{Path: "/pay/", Handler: middleware.Stack(pages, middleware.Options{ErrorWriter: pages.WriteError, Logger: log})})
+		middleware.Prefix{Path: "/pay/", Handler: middleware.Stack(pages, middleware.Options{ErrorWriter: pages.WriteError, Logger: log,
+			Observe: observe.By(pages.Route)})},
+		middleware.Prefix{Path: "/metrics/", Handler: middleware.Stack(obs.Handler(cfg.metricsToken), middleware.Options{Logger: log,
+			Observe: observe.By(func(r *http.Request) string { return map[bool]string{true: "/metrics"}[r.URL.Path == "/metrics"] })})})
 	srv := &http.Server{Handler: handler, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	middleware.DefaultServerTimeouts().Apply(srv)
 

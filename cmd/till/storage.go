@@ -43,6 +43,8 @@ type storageFlags struct {
 	databaseURL      string
 	maxConns         int
 	statementTimeout time.Duration
+	// onCommit observes the store's commits (serve sets it for /metrics).
+	onCommit till.CommitObserver
 }
 
 func (sf *storageFlags) register(fs *flag.FlagSet) {
@@ -83,7 +85,7 @@ func (sf *storageFlags) open(ctx context.Context, log *slog.Logger) (*store, err
 		return sf.openPostgres(ctx, log)
 	}
 	path := filepath.Join(sf.data, "till.db")
-	st, err := sqlite.Open(ctx, path, sqlite.Options{Logger: log})
+	st, err := sqlite.Open(ctx, path, sqlite.Options{Logger: log, OnCommit: sf.onCommit})
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +113,7 @@ func (sf *storageFlags) openPostgres(ctx context.Context, log *slog.Logger) (*st
 		timeout = -1 // no limit
 	}
 	st, err := postgres.Open(ctx, sf.databaseURL, postgres.Options{
-		MaxConns: int32(sf.maxConns), StatementTimeout: timeout, Logger: log})
+		MaxConns: int32(sf.maxConns), StatementTimeout: timeout, Logger: log, OnCommit: sf.onCommit})
 	if err != nil {
 		return nil, err
 	}
