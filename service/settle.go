@@ -90,7 +90,12 @@ func (s *Service) applyResult(ctx context.Context, tx till.Tx, a *till.Account, 
 		if att.Code == "" {
 			att.Code = "pending"
 			p.Version++
-			if att.Kind == till.AttemptCharge {
+			// A new charge starts in processing without an event (its
+			// first status), so the processor's "pending" announces it. A
+			// payment that moved into processing (a scheduled charge or a
+			// retry that ran, an on-session authentication) had its
+			// payment.processing with that transition: no second one.
+			if att.Kind == till.AttemptCharge && len(p.StatusHistory) == 1 {
 				return s.emit(ctx, tx, scope, till.EventPaymentProcessing, "payment", p.ID, p.Version, p, now)
 			}
 		}
