@@ -264,8 +264,14 @@ func (f *flow) customer() *api.Customer {
 
 func (f *flow) card(customerID, number string, setDefault bool) *api.PaymentMethod {
 	f.t.Helper()
+	before := Must[*api.Customer](f.t)(f.c.Customer(f.ctx(), customerID))
 	pm := Must[*api.PaymentMethod](f.t)(f.c.AddPaymentMethod(f.ctx(), customerID, api.PaymentMethodCreate{Card: card(number), SetDefault: setDefault}))
 	f.expect(ev(till.EventPaymentMethodAttached, pm.ID, ""))
+	// The customer's first card, or one saved with setDefault, becomes its
+	// default: a change of the customer, with its event.
+	if setDefault || before.DefaultPaymentMethodID == nil {
+		f.expect(ev(till.EventCustomerUpdated, customerID, ""))
+	}
 	return pm
 }
 
@@ -563,16 +569,18 @@ var eventFlows = []struct {
 			f.t.Fatalf("update: %+v", up)
 		}
 		f.expect(ev(till.EventCustomerUpdated, c.ID, ""))
-		// GAP (docs/api.md "Events": "whether it is the customer's default
-		// is carried by the customer's events"): saving a customer's first
-		// card makes it the default and bumps the customer's version, but
-		// emits no customer.updated (service/customer.go, AddPaymentMethod);
-		// nor does detaching the default (DetachPaymentMethod). This case
-		// asserts the current behaviour: payment_method.attached alone.
-		first := f.card(c.ID, "4242424242424242", false)
+		first := f.card(c.ID, "4242424242424242", false) // the default: the customer's first card
 		second := f.card(c.ID, "5555555555554444", false)
 		Must[*api.PaymentMethod](f.t)(f.c.DetachPaymentMethod(f.ctx(), second.ID))
 		f.expect(ev(till.EventPaymentMethodDetached, second.ID, ""))
+		// A third card saved as the default, then detached: the customer
+		// changes twice, with an event each time.
+		third := f.card(c.ID, "378282246310005", true)
+		if got := Must[*api.Customer](f.t)(f.c.Customer(f.ctx(), c.ID)); got.DefaultPaymentMethodID == nil || *got.DefaultPaymentMethodID != third.ID {
+			f.t.Fatalf("default after setDefault: %+v", got.DefaultPaymentMethodID)
+		}
+		Must[*api.PaymentMethod](f.t)(f.c.DetachPaymentMethod(f.ctx(), third.ID))
+		f.expect(ev(till.EventPaymentMethodDetached, third.ID, ""), ev(till.EventCustomerUpdated, c.ID, ""))
 		del := Must[*api.DeletedObject](f.t)(f.c.DeleteCustomer(f.ctx(), c.ID))
 		if !del.Deleted {
 			f.t.Fatalf("delete: %+v", del)

@@ -338,6 +338,11 @@ func (s *Service) AddPaymentMethod(ctx context.Context, c *Caller, idem *Idem, c
 			if err := tx.CreatePaymentMethod(ctx, pm); err != nil {
 				return err
 			}
+			if err := s.emit(ctx, tx, c.Scope(), till.EventPaymentMethodAttached, "payment_method", pm.ID, pm.Version, pm, now); err != nil {
+				return err
+			}
+			// A new default (asked for, or the customer's first card) is a
+			// change of the customer: its own version and event.
 			if in.SetDefault || cust.DefaultPaymentMethodID == "" {
 				from := cust.Version
 				cust.DefaultPaymentMethodID = pm.ID
@@ -346,11 +351,11 @@ func (s *Service) AddPaymentMethod(ctx context.Context, c *Caller, idem *Idem, c
 				if err := tx.UpdateCustomer(ctx, cust, from); err != nil {
 					return err
 				}
+				if err := s.emit(ctx, tx, c.Scope(), till.EventCustomerUpdated, "customer", cust.ID, cust.Version, cust, now); err != nil {
+					return err
+				}
 			}
 			saved = &SavedMethod{Method: pm, Default: cust.DefaultPaymentMethodID == pm.ID}
-			if err := s.emit(ctx, tx, c.Scope(), till.EventPaymentMethodAttached, "payment_method", pm.ID, pm.Version, pm, now); err != nil {
-				return err
-			}
 			return s.remember(ctx, tx, c, idem, OpPaymentMethodSave, saved, pm.ID)
 		})
 	})
@@ -489,6 +494,9 @@ func (s *Service) DetachPaymentMethod(ctx context.Context, c *Caller, idem *Idem
 				cust.Version++
 				cust.UpdatedAt = now
 				if err := tx.UpdateCustomer(ctx, cust, from); err != nil {
+					return err
+				}
+				if err := s.emit(ctx, tx, c.Scope(), till.EventCustomerUpdated, "customer", cust.ID, cust.Version, cust, now); err != nil {
 					return err
 				}
 			}
