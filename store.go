@@ -99,6 +99,41 @@ type EventFilter struct {
 	CreatedTo   *time.Time
 }
 
+// EventCursor is where a reader of a scope's events stands when it reads
+// them oldest first, page after page (the test-mode poll behind till
+// listen): EventTx.EventsAfter takes one and returns the next. Its fields
+// are the store's bookkeeping, in positions of its own (the order in which
+// events were written); the service keeps a cursor for its reader between
+// calls and passes it back unchanged. The zero value reads from the first
+// event.
+//
+// A store whose writers can commit events out of the order it wrote them in
+// (PostgreSQL, with several transactions at once) cannot move After past a
+// position while a transaction that may still commit an event at or below it
+// is open: until then the reader keeps the positions above After it has
+// been given in Read, and a Horizon with the Writers it waits for.
+type EventCursor struct {
+	// After is a position at or below which the reader has been given every
+	// event it asked for that has committed or ever will.
+	After int64
+	// Read lists the positions above After of the events already given,
+	// ascending; at most MaxEventCursorRead.
+	Read []int64
+	// Horizon, when nonzero, is a position above After at or below which no
+	// further event can commit once the transactions named by Writers (in
+	// the store's own terms) have ended; Settled records that a reader saw
+	// them ended, so that a later read may move After up to Horizon.
+	Horizon int64
+	Writers []string
+	Settled bool
+}
+
+// MaxEventCursorRead bounds EventCursor.Read. A reader holding that many
+// positions is given no more events until the store can move After past
+// them: only a transaction that writes an event and stays open for that
+// many events of the reader's scope holds it up.
+const MaxEventCursorRead = 1000
+
 // EmailFilter narrows a list of the local mailbox's emails.
 type EmailFilter struct {
 	Page
@@ -260,6 +295,20 @@ type EventTx interface {
 	// ListEvents returns a page of the scope's events, newest first, and
 	// whether there are more.
 	ListEvents(ctx context.Context, s Scope, f EventFilter) ([]*Event, bool, error)
+	// EventCursorNow returns the cursor of a reader that has been given
+	// every event committed so far, in every scope: reading from it gives
+	// the events written after the call.
+	EventCursorNow(ctx context.Context) (EventCursor, error)
+	// EventsAfter returns, oldest first, up to limit (1–100) of the scope's
+	// events whose type is one of types (any type when types is empty)
+	// that the reader at c has not been given, whether more are ready, and
+	// the reader's cursor after them. Reading from cursor to cursor with
+	// the same types gives every event of the scope that commits exactly
+	// once, however the commits of concurrent units of work interleave:
+	// none is skipped for committing late, none given twice. It does not
+	// wait: when nothing is ready it returns no events and a cursor to try
+	// again with.
+	EventsAfter(ctx context.Context, s Scope, c EventCursor, types []string, limit int) ([]*Event, EventCursor, bool, error)
 }
 
 // TaskTx reads and writes tasks: background work claimed under leases.

@@ -2,8 +2,12 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/tillpay/till/api"
 )
@@ -60,4 +64,57 @@ func (c *Client) DeleteWebhookEndpoint(ctx context.Context, id string, opts ...O
 func (c *Client) RollWebhookSecret(ctx context.Context, id string, expiresInSeconds *int64, opts ...Option) (*api.WebhookEndpointWithSecret, error) {
 	return send[api.WebhookEndpointWithSecret](ctx, c, http.MethodPost, "/v1/webhook-endpoints/"+url.PathEscape(id)+"/roll-secret",
 		api.RollSecretRequest{ExpiresInSeconds: expiresInSeconds}, opts)
+}
+
+// PollParams ask the test-mode event poll for the events after a cursor.
+type PollParams struct {
+	// After is the previous answer's NextCursor; empty starts with the
+	// events written from now on.
+	After string
+	// Types limits the events to these types; empty for all.
+	Types []string
+	// Timeout is how long the server waits when no event is ready (0
+	// answers at once; the server waits 30 s at most). Give the client's
+	// HTTP timeout some seconds more.
+	Timeout time.Duration
+	// Limit bounds the page, 1–100 (0: the server's default, 100).
+	Limit int
+}
+
+// PolledEvent is an event of the poll: the decoded event, and Raw, the exact
+// bytes the server sent, which are the body a webhook delivery of the event
+// carries (and what its signatures sign).
+type PolledEvent struct {
+	api.Event
+	Raw json.RawMessage `json:"-"`
+}
+
+// UnmarshalJSON keeps the raw bytes beside the decoded event.
+func (e *PolledEvent) UnmarshalJSON(b []byte) error {
+	e.Raw = append(json.RawMessage(nil), b...)
+	return json.Unmarshal(b, &e.Event)
+}
+
+// PollEvents returns the test-mode events written after p.After, oldest
+// first, waiting up to p.Timeout for the first when none is ready. Pass the
+// answer's NextCursor (always set) as the next After: reading from cursor
+// to cursor gives every event once. A live key gets an *Error with code
+// live_mode_forbidden.
+func (c *Client) PollEvents(ctx context.Context, p PollParams) (*List[PolledEvent], error) {
+	q := url.Values{}
+	if p.After != "" {
+		q.Set("after", p.After)
+	}
+	if len(p.Types) > 0 {
+		q.Set("types", strings.Join(p.Types, ","))
+	}
+	q.Set("timeout", p.Timeout.String())
+	if p.Limit != 0 {
+		q.Set("limit", strconv.Itoa(p.Limit))
+	}
+	out := &List[PolledEvent]{}
+	if err := c.Do(ctx, http.MethodGet, "/v1/test/events/poll?"+q.Encode(), nil, out); err != nil {
+		return nil, err
+	}
+	return out, nil
 }

@@ -465,6 +465,7 @@ func TestOpenAPIConformance(t *testing.T) {
 	}
 	sc.do(call{method: "GET", path: "/v1/events/" + events[0].ID, status: 200})
 	sc.do(call{method: "GET", path: "/v1/events?type=receipt.sent&limit=1", status: 200})
+	sc.do(call{method: "GET", path: "/v1/test/events/poll?timeout=0", status: 200})
 
 	// Webhook endpoints, the delivery log and resend.
 	hooks := newReceiver(t)
@@ -532,6 +533,7 @@ func TestOpenAPIConformance(t *testing.T) {
 		{call{method: "GET", path: "/v1/credit-notes/" + *paid.InvoiceID + "/pdf", status: 404}, "resource_missing"},
 		{call{method: "GET", path: "/v1/balance?currency=EUR", status: 400}, "parameter_unknown"},
 		{call{method: "GET", path: "/v1/test/emails", key: env.Keys.LiveSecretKey, status: 403}, "live_mode_forbidden"},
+		{call{method: "GET", path: "/v1/test/events/poll?timeout=0", key: env.Keys.LiveSecretKey, status: 403}, "live_mode_forbidden"},
 		{call{method: "POST", path: "/v1/payments/charge", status: 422, opts: []client.Option{client.IdempotencyKey("order-1")},
 			body: fmt.Sprintf(`{"customerId":%q,"amount":1001,"currency":"EUR","description":"other"}`, cust.ID)}, "idempotency_key_reused"},
 		{call{method: "POST", path: "/v1/customers", status: 413, badRequest: true, body: append(append([]byte(`{"name":"`), bytes.Repeat([]byte("x"), tillhttp.MaxBodyBytes)...), `"}`...)}, "body_too_large"},

@@ -68,6 +68,7 @@ func (s *Server) routeTable() []Route {
 		{Method: "GET", Path: "/v1/test/emails", Summary: "The local mailbox (test mode)", auth: authSecret, h: s.emails},
 		{Method: "GET", Path: "/v1/test/processor/charges", Summary: "The simulator's own record (test mode)", auth: authSecret, h: s.processorCharges},
 		{Method: "POST", Path: "/v1/test/clock/advance", Summary: "Move the test-mode clock forward", auth: authSecret, h: s.advanceClock},
+		{Method: "GET", Path: "/v1/test/events/poll", Summary: "Wait for the events after a cursor, oldest first (test mode; till listen)", auth: authSecret, h: s.pollEvents},
 
 		{Method: "POST", Path: "/v1/admin/accounts", Summary: "Create an account with its keys (admin)", auth: authAdmin, h: s.adminCreateAccount},
 		{Method: "POST", Path: "/v1/admin/accounts/{id}/keys", Summary: "Create an API key (admin)", auth: authAdmin, h: s.adminCreateKey},

@@ -44,6 +44,7 @@ func Run(t *testing.T, open Open) {
 		{"Journal", testJournal},
 		{"Mailbox", testMailbox},
 		{"Events", testEvents},
+		{"EventCursor", testEventCursor},
 		{"Webhooks", testWebhooks},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

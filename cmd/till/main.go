@@ -27,6 +27,8 @@ func commands() []command {
 		{"migrate", "apply database migrations and exit", runMigrate},
 		{"accounts", "create accounts: till accounts create --name NAME [--country DE] [--json]", runAccounts},
 		{"keys", "manage API keys: till keys create --account ID --mode test|live | till keys revoke KEY_ID", runKeys},
+		{"listen", "forward a test account's events, signed, to a local URL: till listen --forward-to http://localhost:3000/hooks", runListen},
+		{"trigger", "make a test event happen through the API: till trigger payment.succeeded (till trigger -h lists them)", runTrigger},
 		{"bench", "measure full charges/s and latency through the HTTP API, then verify what was stored", runBench},
 		{"reconcile", "check the ledger against payments, refunds and documents; exit 1 on any difference", runReconcile},
 		{"version", "print the version", runVersion},
