@@ -19,12 +19,16 @@ import (
 var errBenchFailed = errors.New("some requests failed or the verification did not pass (see the report)")
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "webhooks" {
+		return runBenchWebhooks(ctx, args[1:], stdout, stderr)
+	}
 	var cfg bench.Config
 	var asJSON, noVerify bool
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: till bench [flags]
+       till bench webhooks [flags]   (webhook deliveries; see till bench webhooks -h)
 
 Drives full charges (a customer's saved card, tax, invoice, ledger, outbox;
 a new Idempotency-Key each) through the HTTP API and reports charges/s,
@@ -101,3 +105,78 @@ Flags:
 	}
 	return nil
 }
+
+func runBenchWebhooks(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var cfg bench.WebhookConfig
+	var asJSON bool
+	fs := flag.NewFlagSet("bench webhooks", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `Usage: till bench webhooks [flags]
+
+Measures webhook deliveries end to end. Starts this binary as "till serve"
+(as till bench does: SQLite on a fresh data folder, or with --database-url
+that PostgreSQL database), starts a receiver on 127.0.0.1 that verifies every
+delivery's Till-Signature and records its arrival, registers it as a webhook
+endpoint for every event type, then creates --events customers (one
+customer.created event each) with --concurrency clients, waits until every
+event the server wrote has arrived, and reports events/s delivered, the delay
+from each event's createdAt (and from the creating call's answer) to its
+delivery, duplicates and missing events, and the floor (GET /healthz on the
+same server). Exits 1 when a call failed, an event is missing after
+--timeout, or a signature did not verify.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&cfg.DatabaseURL, "database-url", os.Getenv("TILL_DATABASE_URL"),
+		"PostgreSQL `URL` for the started server, a scratch database used as is; empty for SQLite (TILL_DATABASE_URL)")
+	fs.Func("server-arg", "extra `argument` for the started till serve, e.g. --cpu-profile=FILE (repeatable)", func(s string) error {
+		cfg.ServerArgs = append(cfg.ServerArgs, s)
+		return nil
+	})
+	fs.StringVar(&cfg.ServerLog, "server-log", "", "write the started server's output to this `file` and keep it (default: server.log in its data folder)")
+	fs.StringVar(&cfg.TempDir, "tmp", "", "parent `folder` of the started server's data folder (default: $TMPDIR or /tmp)")
+	fs.BoolVar(&cfg.KeepData, "keep-data", false, "keep the started server's data folder after a successful run (a failed run always keeps it)")
+	fs.IntVar(&cfg.Events, "events", 10000, "events to produce: customers created, one customer.created each")
+	fs.IntVar(&cfg.Concurrency, "concurrency", 32, "creating calls in flight at most, and clients of the floor")
+	fs.Float64Var(&cfg.Rate, "rate", 0, "pace the creating calls at this many per `second`; 0 sends them as fast as the clients go")
+	fs.DurationVar(&cfg.Timeout, "timeout", 5*time.Minute, "bound on producing the events and waiting for their deliveries")
+	fs.DurationVar(&cfg.FloorDuration, "floor-duration", 3*time.Second, "how long GET /healthz is measured as the floor; 0 skips it")
+	fs.BoolVar(&asJSON, "json", false, "print the report as one JSON object")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{"unexpected arguments: " + strings.Join(fs.Args(), " ")}
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("finding the till binary to start: %w", err)
+	}
+	cfg.Binary = exe
+	cfg.Progress = stderr
+
+	rep, err := bench.RunWebhooks(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		rep.WriteText(stdout)
+	}
+	if !rep.OK {
+		return errWebhookBenchFailed
+	}
+	return nil
+}
+
+// errWebhookBenchFailed makes `till bench webhooks` exit non-zero when a
+// call failed, an event was not delivered or a delivery did not verify.
+var errWebhookBenchFailed = errors.New("some calls failed, events are missing or deliveries did not verify (see the report)")
