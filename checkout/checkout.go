@@ -228,6 +228,11 @@ func (h *Handler) sameOrigin(r *http.Request) bool {
 	if origin == "" {
 		return true
 	}
+	// Under Referrer-Policy: no-referrer a browser sends "Origin: null"
+	// with a form post; its Sec-Fetch-Site still says where it came from.
+	if origin == "null" {
+		return r.Header.Get("Sec-Fetch-Site") == "same-origin"
+	}
 	origin = strings.ToLower(origin)
 	if h.origin != "" && origin == h.origin {
 		return true
