@@ -91,14 +91,8 @@ Flags:
 	if err != nil {
 		return err
 	}
-	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			return err
-		}
-	} else {
-		rep.WriteText(stdout)
+	if err := writeBenchReport(stdout, rep, asJSON); err != nil {
+		return err
 	}
 	if !rep.OK {
 		return errBenchFailed
@@ -162,14 +156,8 @@ Flags:
 	if err != nil {
 		return err
 	}
-	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			return err
-		}
-	} else {
-		rep.WriteText(stdout)
+	if err := writeBenchReport(stdout, rep, asJSON); err != nil {
+		return err
 	}
 	if !rep.OK {
 		return errWebhookBenchFailed
@@ -180,3 +168,15 @@ Flags:
 // errWebhookBenchFailed makes `till bench webhooks` exit non-zero when a
 // call failed, an event was not delivered or a delivery did not verify.
 var errWebhookBenchFailed = errors.New("some calls failed, events are missing or deliveries did not verify (see the report)")
+
+// writeBenchReport prints a bench's report: as one indented JSON object
+// when asJSON is set, else as text.
+func writeBenchReport(w io.Writer, rep interface{ WriteText(io.Writer) }, asJSON bool) error {
+	if !asJSON {
+		rep.WriteText(w)
+		return nil
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rep)
+}
