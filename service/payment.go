@@ -51,6 +51,8 @@ func (s *Service) UpdatePayment(ctx context.Context, c *Caller, idem *Idem, id s
 			}
 			from := p.Version
 			now := s.now(a, c.Livemode)
+			// Its own validator: a unit run again must not repeat details.
+			var v till.Validator
 			waiting := p.Status == till.StatusScheduled || p.Status == till.StatusRetryScheduled
 			if (in.ScheduledAt != nil || in.PaymentMethodID != nil || in.Active != nil) && !waiting {
 				return till.Conflict("scheduledAt, paymentMethodId and active can only change while a payment is scheduled or retry_scheduled; this one is %s.", p.Status)
