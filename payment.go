@@ -43,19 +43,21 @@ type Payment struct {
 	RefundedBreakdown []TaxLine `json:"RefundedBreakdown"`
 	// CapturePlan is what a capture under way will leave: the captured
 	// amounts and their tax, applied when the processor confirms.
-	CapturePlan   *CapturePlan   `json:"CapturePlan"`
-	Description   string         `json:"Description"`
-	Metadata      Metadata       `json:"Metadata"`
-	TaxBehavior   TaxBehavior    `json:"TaxBehavior"`
-	TaxCountry    string         `json:"TaxCountry"`
-	TaxBreakdown  []TaxLine      `json:"TaxBreakdown"`
-	LineItems     []LineItem     `json:"LineItems"`
-	InvoiceID     string         `json:"InvoiceID"`
-	Receipt       *Receipt       `json:"Receipt"`
-	ReceiptEmail  string         `json:"ReceiptEmail"` // overrides the customer's email for the receipt
-	SendReceipt   bool           `json:"SendReceipt"`
-	URL           string         `json:"URL"`
-	LinkToken     string         `json:"LinkToken"`
+	CapturePlan  *CapturePlan `json:"CapturePlan"`
+	Description  string       `json:"Description"`
+	Metadata     Metadata     `json:"Metadata"`
+	TaxBehavior  TaxBehavior  `json:"TaxBehavior"`
+	TaxCountry   string       `json:"TaxCountry"`
+	TaxBreakdown []TaxLine    `json:"TaxBreakdown"`
+	LineItems    []LineItem   `json:"LineItems"`
+	InvoiceID    string       `json:"InvoiceID"`
+	Receipt      *Receipt     `json:"Receipt"`
+	ReceiptEmail string       `json:"ReceiptEmail"` // overrides the customer's email for the receipt
+	SendReceipt  bool         `json:"SendReceipt"`
+	URL          string       `json:"URL"`
+	LinkToken    string       `json:"LinkToken"`
+	// SuccessURL is where the hosted page sends the payer of a paid link.
+	SuccessURL    string         `json:"SuccessURL"`
 	ExpiresAt     *time.Time     `json:"ExpiresAt"`
 	ScheduledAt   *time.Time     `json:"ScheduledAt"`
 	Capture       bool           `json:"Capture"` // false places a hold (authorize only)

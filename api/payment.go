@@ -33,6 +33,19 @@ type LineItemInput struct {
 	TaxCode     string `json:"taxCode"`
 }
 
+// PaymentLinkRequest is the body of POST /v1/payment-links.
+type PaymentLinkRequest struct {
+	Amount      *int64          `json:"amount"`
+	Currency    string          `json:"currency"`
+	Description string          `json:"description"`
+	CustomerID  string          `json:"customerId,omitempty"`
+	ExpiresAt   *time.Time      `json:"expiresAt,omitempty"`
+	SuccessURL  string          `json:"successUrl,omitempty"`
+	Metadata    till.Metadata   `json:"metadata,omitempty"`
+	TaxBehavior string          `json:"taxBehavior,omitempty"`
+	LineItems   []LineItemInput `json:"lineItems,omitempty"`
+}
+
 // PaymentUpdate is the body of PATCH /v1/payments/{id}.
 type PaymentUpdate struct {
 	Metadata        till.Metadata `json:"metadata"`
@@ -69,6 +82,7 @@ type Payment struct {
 	InvoiceID       *string             `json:"invoiceId"`
 	Receipt         *till.Receipt       `json:"receipt"`
 	URL             *string             `json:"url"`
+	SuccessURL      *string             `json:"successUrl"`
 	ExpiresAt       *time.Time          `json:"expiresAt"`
 	ScheduledAt     *time.Time          `json:"scheduledAt"`
 	Capture         bool                `json:"capture"`
@@ -163,7 +177,7 @@ func PaymentOf(p *till.Payment) Payment {
 		AmountSubtotal: p.AmountSubtotal, TaxAmount: p.TaxAmount, AmountTotal: p.AmountTotal,
 		AmountCaptured: p.AmountCaptured, AmountRefunded: p.AmountRefunded, Currency: p.Currency,
 		Description: p.Description, Metadata: md, TaxBehavior: string(p.TaxBehavior), TaxBreakdown: TaxLinesOf(p.TaxBreakdown),
-		LineItems: items, InvoiceID: str(p.InvoiceID), Receipt: receipt, URL: str(p.URL),
+		LineItems: items, InvoiceID: str(p.InvoiceID), Receipt: receipt, URL: str(p.URL), SuccessURL: str(p.SuccessURL),
 		ExpiresAt: utcp(p.ExpiresAt), ScheduledAt: utcp(p.ScheduledAt), Capture: p.Capture, Active: p.Active,
 		Failure: p.Failure, NextAction: p.NextAction, Attempts: attempts, StatusHistory: history,
 		ObjectVersion: p.Version, CreatedAt: utc(p.CreatedAt), UpdatedAt: utc(p.UpdatedAt), Livemode: p.Livemode,

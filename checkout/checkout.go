@@ -164,7 +164,7 @@ func (h *Handler) payment(w http.ResponseWriter, r *http.Request) {
 // show renders the payment's page.
 func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
-	v, err := h.svc.AuthenticationPage(r.Context(), token)
+	v, err := h.svc.PayPage(r.Context(), token, service.LinkQuote{})
 	if err != nil {
 		h.WriteError(w, r, err)
 		return

@@ -68,7 +68,7 @@ func notFoundPage(h *Handler) *page {
 // paymentPage is the page of the payment behind a link token, by its
 // status. Only a payment that requires action in test mode gets a form:
 // the page never offers an action that would not work.
-func paymentPage(h *Handler, token string, v *service.AuthenticationView) *page {
+func paymentPage(h *Handler, token string, v *service.PayView) *page {
 	pg := &page{Assets: h.base + "assets/", Merchant: v.MerchantName, TestMode: !v.Livemode, Reload: h.base + token}
 	sum := &summary{Amount: money(v.AmountTotal, v.Currency), Description: v.Description}
 	if v.TaxAmount > 0 {

@@ -336,6 +336,23 @@ func (c *Client) UpdatePayment(ctx context.Context, id string, in api.PaymentUpd
 	return send[api.Payment](ctx, c, http.MethodPatch, "/v1/payments/"+url.PathEscape(id), in, opts)
 }
 
+// CancelPayment cancels a scheduled charge, a planned retry, a pending link
+// or a payment that requires action.
+func (c *Client) CancelPayment(ctx context.Context, id string, opts ...Option) (*api.Payment, error) {
+	return send[api.Payment](ctx, c, http.MethodPost, "/v1/payments/"+url.PathEscape(id)+"/cancel", nil, opts)
+}
+
+// CreatePaymentLink creates a payment link: a pending payment whose url is
+// a hosted checkout page.
+func (c *Client) CreatePaymentLink(ctx context.Context, in api.PaymentLinkRequest, opts ...Option) (*api.Payment, error) {
+	return send[api.Payment](ctx, c, http.MethodPost, "/v1/payment-links", in, opts)
+}
+
+// CancelPaymentLink cancels a payment link nobody has paid.
+func (c *Client) CancelPaymentLink(ctx context.Context, id string, opts ...Option) (*api.Payment, error) {
+	return send[api.Payment](ctx, c, http.MethodPost, "/v1/payment-links/"+url.PathEscape(id)+"/cancel", nil, opts)
+}
+
 // Payments lists payments (filters: customerId, status, kind, createdFrom,
 // createdTo).
 func (c *Client) Payments(ctx context.Context, p ListParams) (*List[api.Payment], error) {

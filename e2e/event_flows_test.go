@@ -24,22 +24,11 @@ import (
 // be seen in some flow, and none of these may be: a type that becomes
 // reachable must get a flow and leave this list.
 var unreachableEventTypes = map[string]string{
-	// SPEC §6 payment links (POST /v1/payment-links, GET/POST /pay/{token}
-	// for a link) are not implemented: no route creates a payment of kind
-	// link, so no payment starts in (or returns to) pending, and none is paid
-	// through a link.
-	till.EventPaymentPending:  "payment links (SPEC §6) are not implemented: nothing starts a payment in pending",
-	till.EventPaymentLinkPaid: "payment links (SPEC §6) are not implemented: no link can be paid",
-	// SPEC §5: only a link (pending → expired) or a payment that requires
-	// action (requires_action → expired) can expire. There are no links, and
-	// no task expires a requires_action payment; a hold that runs out is
-	// canceled, not expired (SPEC §5 authorized → canceled, docs/api.md
-	// "Expiry"), which the "hold expires" flow asserts.
-	till.EventPaymentExpired: "only links and requires_action payments expire (SPEC §5); links do not exist and nothing expires requires_action",
-	// Declared in status.go but written by no code: a new payment's first
-	// event is that of its first status (payment.scheduled) or of the
-	// charge's outcome.
-	till.EventPaymentCreated: "no code emits it",
+	// Paying a link needs the hosted checkout form (SPEC §6), which is not
+	// built yet: no link is paid, and no failed attempt returns one to
+	// pending.
+	till.EventPaymentPending:  "the hosted checkout form (SPEC §6) is not built: no link attempt fails back to pending",
+	till.EventPaymentLinkPaid: "the hosted checkout form (SPEC §6) is not built: no link can be paid",
 }
 
 // wantEvent is one event a flow expects: its type, the id of the object it
@@ -418,11 +407,46 @@ var eventFlows = []struct {
 		f.advance(6)
 		f.expect(ev(till.EventPaymentFailed, p.ID, "failed"))
 	}},
-	{name: "requires authentication", run: func(f *flow) {
+	{name: "requires authentication, never answered", run: func(f *flow) {
 		cust := f.customerWithCard("4000002760003184")
 		p := f.declined(cust.ID, "authentication_required")
-		// Final for the closing clock advance: never retried off-session.
 		f.expect(ev(till.EventPaymentRequiresAction, p.ID, "requires_action"))
+		// Never retried off-session; the payer has a day, then it expires.
+		if p.ExpiresAt == nil {
+			f.t.Fatalf("requires_action without expiresAt: %+v", p)
+		}
+		f.advance(86400 + 60)
+		f.waitPayment(p.ID, "expired")
+		f.expect(ev(till.EventPaymentExpired, p.ID, "expired"))
+	}},
+	{name: "requires authentication, canceled by the merchant", run: func(f *flow) {
+		cust := f.customerWithCard("4000002760003184")
+		p := f.declined(cust.ID, "authentication_required")
+		f.expect(ev(till.EventPaymentRequiresAction, p.ID, "requires_action"))
+		Must[*api.Payment](f.t)(f.c.CancelPayment(f.ctx(), p.ID))
+		f.expect(ev(till.EventPaymentCanceled, p.ID, "canceled"))
+	}},
+	{name: "payment link canceled", run: func(f *flow) {
+		l := Must[*api.Payment](f.t)(f.c.CreatePaymentLink(f.ctx(), api.PaymentLinkRequest{Amount: Amount(2500), Currency: "EUR", Description: "link"}))
+		f.expect(ev(till.EventPaymentCreated, l.ID, "pending"))
+		Must[*api.Payment](f.t)(f.c.CancelPaymentLink(f.ctx(), l.ID))
+		Must[*api.Payment](f.t)(f.c.CancelPaymentLink(f.ctx(), l.ID)) // a no-op: no second event
+		f.expect(ev(till.EventPaymentCanceled, l.ID, "canceled"))
+	}},
+	{name: "payment link expires", run: func(f *flow) {
+		l := Must[*api.Payment](f.t)(f.c.CreatePaymentLink(f.ctx(), api.PaymentLinkRequest{Amount: Amount(2500), Currency: "EUR", Description: "link"}))
+		f.expect(ev(till.EventPaymentCreated, l.ID, "pending"))
+		f.advance(86400 + 60)
+		f.waitPayment(l.ID, "expired")
+		f.expect(ev(till.EventPaymentExpired, l.ID, "expired"))
+	}},
+	{name: "scheduled charge canceled", run: func(f *flow) {
+		cust := f.customerWithCard("4242424242424242")
+		at := time.Now().UTC().Add(time.Hour)
+		p := f.charged(cust.ID, "scheduled", func(r *api.ChargeRequest) { r.ScheduledAt = &at })
+		f.expect(ev(till.EventPaymentScheduled, p.ID, "scheduled"))
+		Must[*api.Payment](f.t)(f.c.CancelPayment(f.ctx(), p.ID))
+		f.expect(ev(till.EventPaymentCanceled, p.ID, "canceled"))
 	}},
 	{name: "requires authentication, approved on the hosted page", run: func(f *flow) {
 		cust := f.customerWithCard("4000002760003184")

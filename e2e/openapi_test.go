@@ -368,6 +368,30 @@ func TestOpenAPIConformance(t *testing.T) {
 		t.Errorf("release: %+v", released)
 	}
 
+	// Payment links and cancels.
+	var link api.Payment
+	sc.data(sc.do(call{method: "POST", path: "/v1/payment-links", status: 200, opts: []client.Option{client.IdempotencyKey("link-1")},
+		body: `{"amount":4900,"currency":"EUR","description":"Class pack","successUrl":"https://studio.example/thanks","metadata":{"order":"9"},` +
+			`"lineItems":[{"description":"Class","quantity":7,"unitAmount":700}]}`}), &link)
+	if link.Kind != "link" || link.Status != "pending" || link.URL == nil || link.ExpiresAt == nil || link.SuccessURL == nil || link.AmountTotal != 5831 {
+		t.Errorf("payment link: %+v", link)
+	}
+	linkExpires := time.Now().Add(72 * time.Hour)
+	sc.do(call{method: "POST", path: "/v1/payment-links", status: 200, body: api.PaymentLinkRequest{Amount: Amount(1500), Currency: "EUR",
+		Description: "For Jana", CustomerID: cust.ID, ExpiresAt: &linkExpires, TaxBehavior: "inclusive"}})
+	sc.do(call{method: "POST", path: "/v1/payment-links", status: 400, badRequest: true, body: `{"currency":"EUR","description":"no amount"}`})
+	sc.do(call{method: "POST", path: "/v1/payment-links", status: 400, body: fmt.Sprintf(
+		`{"amount":100,"currency":"EUR","description":"too long","expiresAt":%q}`, time.Now().Add(40*24*time.Hour).UTC().Format(time.RFC3339))})
+	sc.do(call{method: "POST", path: "/v1/payment-links", status: 404, body: `{"amount":100,"currency":"EUR","description":"x","customerId":"cus_nobody"}`})
+	sc.do(call{method: "GET", path: "/v1/payments?kind=link&status=pending", status: 200})
+	sc.do(call{method: "POST", path: "/v1/payment-links/" + link.ID + "/cancel", status: 200})
+	sc.do(call{method: "POST", path: "/v1/payment-links/" + link.ID + "/cancel", status: 200, body: `{}`})
+	sc.do(call{method: "POST", path: "/v1/payment-links/" + paid.ID + "/cancel", status: 409})
+	sc.do(call{method: "POST", path: "/v1/payment-links/pay_nothing/cancel", status: 404})
+	sc.do(call{method: "POST", path: "/v1/payments/" + scheduled.ID + "/cancel", status: 200, opts: []client.Option{client.IdempotencyKey("cancel-1")}})
+	sc.do(call{method: "POST", path: "/v1/payments/" + paid.ID + "/cancel", status: 409})
+	sc.do(call{method: "POST", path: "/v1/payments/" + released.ID + "/cancel", status: 200})
+
 	// Refunds: in part with a reason, then the rest; in part of the
 	// captured hold; and one the processor refuses.
 	var r1, r2, rHold, rFailed api.Refund

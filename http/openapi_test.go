@@ -350,6 +350,8 @@ var wireTypes = []struct {
 	{"NextAction", reflect.TypeFor[till.NextAction](), false},
 	{"CaptureRequest", reflect.TypeFor[api.CaptureRequest](), true},
 	{"ReleaseRequest", reflect.TypeFor[struct{}](), true},
+	{"CancelRequest", reflect.TypeFor[struct{}](), true},
+	{"PaymentLinkRequest", reflect.TypeFor[api.PaymentLinkRequest](), true},
 	{"RefundRequest", reflect.TypeFor[api.RefundRequest](), true},
 	{"Refund", reflect.TypeFor[api.Refund](), false},
 	{"Document", reflect.TypeFor[api.Document](), false},

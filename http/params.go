@@ -23,6 +23,17 @@ func chargeParams(in api.ChargeRequest) service.ChargeParams {
 	return p
 }
 
+func linkParams(in api.PaymentLinkRequest) service.PaymentLinkParams {
+	p := service.PaymentLinkParams{Amount: in.Amount, Currency: in.Currency, Description: in.Description,
+		CustomerID: in.CustomerID, ExpiresAt: in.ExpiresAt, SuccessURL: in.SuccessURL, Metadata: in.Metadata,
+		TaxBehavior: in.TaxBehavior}
+	for _, l := range in.LineItems {
+		p.LineItems = append(p.LineItems, service.LineItemParams{Description: l.Description, Quantity: l.Quantity,
+			UnitAmount: l.UnitAmount, TaxCode: l.TaxCode})
+	}
+	return p
+}
+
 func paymentUpdateParams(in api.PaymentUpdate) service.PaymentUpdateParams {
 	return service.PaymentUpdateParams{Metadata: in.Metadata, ScheduledAt: in.ScheduledAt,
 		PaymentMethodID: in.PaymentMethodID, Active: in.Active}

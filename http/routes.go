@@ -36,6 +36,9 @@ func (s *Server) routeTable() []Route {
 		{Method: "GET", Path: "/v1/payments", Summary: "List payments", auth: authSecret, h: s.listPayments},
 		{Method: "GET", Path: "/v1/payments/{id}", Summary: "Retrieve a payment", auth: authSecret, h: s.getPayment},
 		{Method: "PATCH", Path: "/v1/payments/{id}", Summary: "Update a payment", auth: authSecret, h: s.updatePayment},
+		{Method: "POST", Path: "/v1/payments/{id}/cancel", Summary: "Cancel a scheduled charge, a planned retry, a pending link or a payment that requires action", auth: authSecret, h: s.cancelPayment(false)},
+		{Method: "POST", Path: "/v1/payment-links", Summary: "Create a payment link (a hosted checkout page)", auth: authSecret, h: s.createPaymentLink},
+		{Method: "POST", Path: "/v1/payment-links/{id}/cancel", Summary: "Cancel a payment link nobody has paid", auth: authSecret, h: s.cancelPayment(true)},
 
 		{Method: "POST", Path: "/v1/payments/{id}/capture", Summary: "Capture a hold, in full or in part", auth: authSecret, h: s.capture},
 		{Method: "POST", Path: "/v1/payments/{id}/release", Summary: "Release a hold", auth: authSecret, h: s.release},
@@ -232,6 +235,20 @@ func (s *Server) charge(w http.ResponseWriter, r *http.Request) {
 	mutate(s, w, r, func(c *service.Caller, idem *idemRequest, in api.ChargeRequest) (any, error) {
 		return nilIfErr(s.svc.Charge(r.Context(), c, idem, chargeParams(in)))
 	})
+}
+
+func (s *Server) createPaymentLink(w http.ResponseWriter, r *http.Request) {
+	mutate(s, w, r, func(c *service.Caller, idem *idemRequest, in api.PaymentLinkRequest) (any, error) {
+		return nilIfErr(s.svc.CreatePaymentLink(r.Context(), c, idem, linkParams(in)))
+	})
+}
+
+func (s *Server) cancelPayment(linkOnly bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		mutate(s, w, r, func(c *service.Caller, idem *idemRequest, _ struct{}) (any, error) {
+			return nilIfErr(s.svc.CancelPayment(r.Context(), c, idem, r.PathValue("id"), linkOnly))
+		})
+	}
 }
 
 func (s *Server) getPayment(w http.ResponseWriter, r *http.Request) {

@@ -8,29 +8,6 @@ import (
 	"github.com/tillpay/till"
 )
 
-// AuthenticationView is what the hosted page shows a payer about a payment
-// reached through its link token: who is asking for how much, with which
-// card, and where the payment stands. It carries nothing the payer may not
-// see (no ids, no card data beyond brand and last 4).
-type AuthenticationView struct {
-	// MerchantName is the account's branding display name, or its name.
-	MerchantName   string
-	Description    string
-	Currency       till.Currency
-	AmountSubtotal int64
-	TaxAmount      int64
-	AmountTotal    int64
-	CardBrand      string
-	CardLast4      string
-	Status         till.Status
-	Livemode       bool
-	// Failure explains a failed payment.
-	Failure *till.Failure
-	// CanAuthenticate reports whether the page may offer the (simulated)
-	// issuer challenge: the payment requires action and is in test mode.
-	CanAuthenticate bool
-}
-
 // authDeclinedMessage is the failure message of a payment whose payer
 // refused or failed the issuer's challenge.
 const authDeclinedMessage = "The cardholder did not complete authentication."
@@ -56,55 +33,6 @@ func validLinkToken(token string) bool {
 		}
 	}
 	return true
-}
-
-// AuthenticationPage returns what the hosted page shows for the payment
-// whose link token is token, in whatever status it is. It returns a
-// resource_missing error when no payment has that token.
-func (s *Service) AuthenticationPage(ctx context.Context, token string) (*AuthenticationView, error) {
-	if !validLinkToken(token) {
-		return nil, linkNotFound()
-	}
-	var out *AuthenticationView
-	err := s.store.View(ctx, func(tx till.Tx) error {
-		p, err := tx.PaymentByLinkToken(ctx, token)
-		if isNotFound(err) {
-			return linkNotFound()
-		}
-		if err != nil {
-			return err
-		}
-		a, err := tx.Account(ctx, p.AccountID)
-		if err != nil {
-			return err
-		}
-		cur, ok := till.LookupCurrency(p.Currency)
-		if !ok {
-			cur = till.Currency{Code: p.Currency, Exponent: 2}
-		}
-		v := &AuthenticationView{
-			MerchantName: a.Branding.DisplayName, Description: p.Description, Currency: cur,
-			AmountSubtotal: p.AmountSubtotal, TaxAmount: p.TaxAmount, AmountTotal: p.AmountTotal,
-			Status: p.Status, Livemode: p.Livemode, Failure: p.Failure,
-			CanAuthenticate: p.Status == till.StatusRequiresAction && !p.Livemode,
-		}
-		if v.MerchantName == "" {
-			v.MerchantName = a.Name
-		}
-		if p.PaymentMethodID != "" {
-			scope := scopeOf(p)
-			pm, err := tx.PaymentMethod(ctx, scope, p.PaymentMethodID)
-			switch {
-			case err == nil:
-				v.CardBrand, v.CardLast4 = pm.Card.Brand, pm.Card.Last4
-			case !isNotFound(err):
-				return err
-			}
-		}
-		out = v
-		return nil
-	})
-	return out, err
 }
 
 // CompleteAuthentication finishes a requires_action payment on-session, as
@@ -158,6 +86,11 @@ func (s *Service) CompleteAuthentication(ctx context.Context, token string, appr
 		if err := s.movePayment(ctx, tx, scope, cur, till.StatusProcessing, now, func() error {
 			cur.NextAction = nil
 			att = s.addAttempt(cur, till.AttemptCharge, cur.AmountTotal, now)
+			if cur.Kind == till.KindCharge {
+				// A charge's expiresAt was its time to authenticate.
+				cur.ExpiresAt = nil
+				return tx.DeleteTasks(ctx, taskPaymentExpiry, cur.ID)
+			}
 			return nil
 		}); err != nil {
 			return err
@@ -171,6 +104,11 @@ func (s *Service) CompleteAuthentication(ctx context.Context, token string, appr
 				Message: authDeclinedMessage}
 			if err := s.movePayment(ctx, tx, scope, cur, till.StatusFailed, now, nil); err != nil {
 				return err
+			}
+			if cur.Kind == till.KindLink {
+				if err := s.reopenLink(ctx, tx, cur, now); err != nil {
+					return err
+				}
 			}
 			p = cur
 			return tx.UpdatePayment(ctx, cur, from)

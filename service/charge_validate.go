@@ -11,16 +11,11 @@ import (
 
 // chargeInput is a validated charge request.
 type chargeInput struct {
+	order
 	customerID   string
 	pmID         string
-	amount       int64
-	currency     till.Currency
-	description  string
-	metadata     till.Metadata
-	behavior     till.TaxBehavior // "" means the account's default
 	taxCountry   string
 	capture      bool
-	lines        []till.LineItem
 	scheduledAt  *time.Time
 	receiptEmail string
 	sendReceipt  bool
@@ -30,46 +25,16 @@ type chargeInput struct {
 // every offending field.
 func validateCharge(in ChargeParams, now time.Time) (*chargeInput, error) {
 	var v till.Validator
-	out := &chargeInput{capture: true, sendReceipt: true, metadata: till.MergeMetadata(nil, in.Metadata)}
+	out := &chargeInput{capture: true, sendReceipt: true}
 	out.customerID = strings.TrimSpace(in.CustomerID)
 	if out.customerID == "" {
 		v.Add("customerId", "customerId is required")
 	} else if len(out.customerID) > 255 {
 		v.Add("customerId", "customerId is too long")
 	}
-	switch {
-	case in.Amount == nil:
-		v.Add("amount", "amount is required (an integer in the currency's minor unit, e.g. 1000 for 10.00 EUR)")
-	case *in.Amount < 1:
-		v.AddCode(till.EAmountTooSmall, "amount", "amount must be at least 1 (in the currency's minor unit)")
-	case *in.Amount > till.MaxAmount:
-		v.AddCode(till.EAmountTooLarge, "amount", "amount can be at most %d", till.MaxAmount)
-	default:
-		out.amount = *in.Amount
-	}
-	if strings.TrimSpace(in.Currency) == "" {
-		v.Add("currency", "currency is required (an ISO 4217 code such as EUR)")
-	} else if c, ok := till.LookupCurrency(in.Currency); !ok {
-		v.AddCode(till.ECurrencyUnsupported, "currency", "currency %q is not a supported ISO 4217 currency", in.Currency)
-	} else {
-		out.currency = c
-	}
-	out.description = strings.TrimSpace(in.Description)
-	switch {
-	case out.description == "":
-		v.Add("description", "description is required")
-	case utf8.RuneCountInString(out.description) > 1000:
-		v.Add("description", "description can be at most 1000 characters")
-	}
-	till.ValidateMetadata(&v, "metadata", in.Metadata)
+	validateOrder(&v, orderParams{amount: in.Amount, currency: in.Currency, description: in.Description, metadata: in.Metadata,
+		taxBehavior: in.TaxBehavior, lineItems: in.LineItems}, &out.order)
 	out.pmID = strings.TrimSpace(in.PaymentMethodID)
-	switch b := till.TaxBehavior(in.TaxBehavior); {
-	case b == "":
-	case b.Valid():
-		out.behavior = b
-	default:
-		v.Add("taxBehavior", "taxBehavior must be exclusive or inclusive")
-	}
 	if in.TaxCountry != "" {
 		c, ok := till.NormalizeCountry(in.TaxCountry)
 		if !ok {
@@ -99,8 +64,67 @@ func validateCharge(in ChargeParams, now time.Time) (*chargeInput, error) {
 		}
 		out.scheduledAt = &at
 	}
-	out.lines = validateLineItems(&v, in.LineItems, out.amount)
 	return out, v.Err()
+}
+
+// order is what a charge and a payment link share: what is sold, for how
+// much, and how tax applies.
+type order struct {
+	amount      int64
+	currency    till.Currency
+	description string
+	metadata    till.Metadata
+	behavior    till.TaxBehavior // "" means the account's default
+	lines       []till.LineItem
+}
+
+// orderParams are the request fields of an order.
+type orderParams struct {
+	amount      *int64
+	currency    string
+	description string
+	metadata    till.Metadata
+	taxBehavior string
+	lineItems   []LineItemParams
+}
+
+// validateOrder checks the fields of an order into out, naming every
+// offending field in v.
+func validateOrder(v *till.Validator, in orderParams, out *order) {
+	out.metadata = till.MergeMetadata(nil, in.metadata)
+	switch {
+	case in.amount == nil:
+		v.Add("amount", "amount is required (an integer in the currency's minor unit, e.g. 1000 for 10.00 EUR)")
+	case *in.amount < 1:
+		v.AddCode(till.EAmountTooSmall, "amount", "amount must be at least 1 (in the currency's minor unit)")
+	case *in.amount > till.MaxAmount:
+		v.AddCode(till.EAmountTooLarge, "amount", "amount can be at most %d", till.MaxAmount)
+	default:
+		out.amount = *in.amount
+	}
+	if strings.TrimSpace(in.currency) == "" {
+		v.Add("currency", "currency is required (an ISO 4217 code such as EUR)")
+	} else if c, ok := till.LookupCurrency(in.currency); !ok {
+		v.AddCode(till.ECurrencyUnsupported, "currency", "currency %q is not a supported ISO 4217 currency", in.currency)
+	} else {
+		out.currency = c
+	}
+	out.description = strings.TrimSpace(in.description)
+	switch {
+	case out.description == "":
+		v.Add("description", "description is required")
+	case utf8.RuneCountInString(out.description) > 1000:
+		v.Add("description", "description can be at most 1000 characters")
+	}
+	till.ValidateMetadata(v, "metadata", in.metadata)
+	switch b := till.TaxBehavior(in.taxBehavior); {
+	case b == "":
+	case b.Valid():
+		out.behavior = b
+	default:
+		v.Add("taxBehavior", "taxBehavior must be exclusive or inclusive")
+	}
+	out.lines = validateLineItems(v, in.lineItems, out.amount)
 }
 
 // validateLineItems checks itemized lines; their quantity × unitAmount must

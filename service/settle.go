@@ -128,6 +128,12 @@ func (s *Service) applyResult(ctx context.Context, tx till.Tx, a *till.Account, 
 		}
 		p.NextAction = &till.NextAction{Type: "authenticate", URL: s.baseURL + "/pay/" + p.LinkToken}
 		to = till.StatusRequiresAction
+		if p.Kind == till.KindCharge {
+			// The payer has ActionLifetime to authenticate; a link keeps
+			// its own expiresAt.
+			expires := now.Add(ActionLifetime)
+			p.ExpiresAt = &expires
+		}
 	case till.ProcessorDeclined:
 		code, msg := declineOf(res)
 		att.Outcome, att.Code, att.DeclineCode, att.Message = till.OutcomeFailed, string(till.ECardDeclined), code, msg
@@ -135,11 +141,14 @@ func (s *Service) applyResult(ctx context.Context, tx till.Tx, a *till.Account, 
 		if err := s.movePayment(ctx, tx, scope, p, till.StatusFailed, now, nil); err != nil {
 			return err
 		}
+		if p.Kind == till.KindLink {
+			return s.reopenLink(ctx, tx, p, now)
+		}
 		return s.maybeRetry(ctx, tx, a, p, res.SoftDecline || till.SoftDecline(code), now)
 	default:
 		return errors.New("service: unknown processor outcome " + string(res.Outcome))
 	}
-	return s.movePayment(ctx, tx, scope, p, to, now, func() error {
+	err := s.movePayment(ctx, tx, scope, p, to, now, func() error {
 		switch to {
 		case till.StatusSucceeded:
 			if err := s.onCaptured(ctx, tx, a, p, now, pre); err != nil {
@@ -149,12 +158,25 @@ func (s *Service) applyResult(ctx context.Context, tx till.Tx, a *till.Account, 
 			if err := s.scheduleHoldExpiry(ctx, tx, a, p, now); err != nil {
 				return err
 			}
+		case till.StatusRequiresAction:
+			if p.Kind == till.KindCharge {
+				return s.scheduleExpiry(ctx, tx, a, p)
+			}
 		}
 		if to == till.StatusSucceeded || to == till.StatusAuthorized {
 			return s.watchDisputes(ctx, tx, a, p)
 		}
 		return nil
 	})
+	if err != nil || to != till.StatusSucceeded || p.Kind != till.KindLink {
+		return err
+	}
+	// A paid link: its expiry is moot, and the link's own event follows the
+	// payment's.
+	if err := tx.DeleteTasks(ctx, taskPaymentExpiry, p.ID); err != nil {
+		return err
+	}
+	return s.emit(ctx, tx, scope, till.EventPaymentLinkPaid, "payment", p.ID, p.Version, p, now)
 }
 
 // onCaptured does what follows money being taken, in the same unit of work:

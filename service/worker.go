@@ -27,6 +27,7 @@ func (s *Service) taskHandlers() map[string]func(context.Context, *till.Task) er
 		taskDisputeWatch:    s.pollDisputes,
 		taskDispute:         s.reportDispute,
 		taskHoldExpiry:      s.expireHold,
+		taskPaymentExpiry:   s.expirePayment,
 		taskRefundReconcile: s.reconcileRefund,
 		taskReceipt:         s.sendReceipt,
 	}

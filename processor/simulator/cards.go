@@ -82,9 +82,9 @@ func chargeRecord(r till.ChargeRequest, providerRef string) *till.ProcessorRecor
 	case CardProcessingError:
 		decline(rec, till.DeclineProcessingError)
 	case CardAuthentication:
-		// Only an off-session payer cannot authenticate; a payer present
-		// on-session is taken to complete the issuer's challenge.
-		if r.OffSession && !r.Authenticated {
+		// The issuer asks for authentication every time, on-session too,
+		// until the payer has completed its challenge.
+		if !r.Authenticated {
 			rec.Outcome = till.ProcessorRequiresAction
 			rec.DeclineCode = till.DeclineAuthenticationRequired
 			rec.Message = messages[till.DeclineAuthenticationRequired]

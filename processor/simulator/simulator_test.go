@@ -175,7 +175,7 @@ func TestCharge(t *testing.T) {
 		{name: "3ds authorize off-session", number: simulator.CardAuthentication, authorize: true, outcome: till.ProcessorRequiresAction, decline: till.DeclineAuthenticationRequired},
 		{name: "3ds authenticated", number: simulator.CardAuthentication, onSession: true, authenticated: true, outcome: till.ProcessorSucceeded},
 		{name: "3ds authenticated off-session flag", number: simulator.CardAuthentication, authenticated: true, outcome: till.ProcessorSucceeded},
-		{name: "3ds on-session", number: simulator.CardAuthentication, onSession: true, outcome: till.ProcessorSucceeded},
+		{name: "3ds on-session", number: simulator.CardAuthentication, onSession: true, outcome: till.ProcessorRequiresAction, decline: till.DeclineAuthenticationRequired},
 		{name: "dispute", number: simulator.CardDispute, outcome: till.ProcessorSucceeded, disputes: true},
 		{name: "pending succeeds", number: simulator.CardPendingSucceeds, outcome: till.ProcessorPending, settles: true},
 		{name: "pending fails", number: simulator.CardPendingFails, outcome: till.ProcessorPending, settles: true},

@@ -1,0 +1,322 @@
+package service
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/tillpay/till"
+)
+
+// Payment links (SPEC §6): a payment of kind link waits, pending, for its
+// payer on the hosted page at its url. The payer's card is vaulted when
+// they confirm, on a customer found by email or created, and charged
+// on-session; a declined attempt returns the link to pending (the card is
+// detached again) so the payer can try another card.
+
+// Lifetimes of payments that wait for someone.
+const (
+	// LinkLifetime is how long a payment link waits without expiresAt.
+	LinkLifetime = 24 * time.Hour
+	// MaxLinkLifetime is the longest expiresAt allowed ahead.
+	MaxLinkLifetime = 30 * 24 * time.Hour
+	// ActionLifetime is how long an off-session charge that requires
+	// action waits for its payer before it expires.
+	ActionLifetime = 24 * time.Hour
+)
+
+// taskPaymentExpiry expires a link or a payment that requires action at its
+// expiresAt.
+const taskPaymentExpiry = "payment.expire"
+
+// PaymentLinkParams is a request to create a payment link.
+type PaymentLinkParams struct {
+	Amount      *int64
+	Currency    string
+	Description string
+	CustomerID  string
+	ExpiresAt   *time.Time
+	SuccessURL  string
+	Metadata    till.Metadata
+	TaxBehavior string
+	LineItems   []LineItemParams
+}
+
+// linkInput is a validated link request.
+type linkInput struct {
+	order
+	customerID string
+	expiresAt  time.Time
+	successURL string
+}
+
+// validateLink checks a link request at time now (the account's clock).
+func validateLink(in PaymentLinkParams, now time.Time) (*linkInput, error) {
+	var v till.Validator
+	out := &linkInput{expiresAt: now.Add(LinkLifetime)}
+	validateOrder(&v, orderParams{amount: in.Amount, currency: in.Currency, description: in.Description, metadata: in.Metadata,
+		taxBehavior: in.TaxBehavior, lineItems: in.LineItems}, &out.order)
+	out.customerID = strings.TrimSpace(in.CustomerID)
+	if len(out.customerID) > 255 {
+		v.Add("customerId", "customerId is too long")
+	}
+	if in.ExpiresAt != nil {
+		at := in.ExpiresAt.UTC()
+		switch {
+		case !at.After(now):
+			v.Add("expiresAt", "expiresAt must be in the future")
+		case at.After(now.Add(MaxLinkLifetime)):
+			v.Add("expiresAt", "expiresAt can be at most 30 days ahead")
+		}
+		out.expiresAt = at
+	}
+	if in.SuccessURL != "" {
+		u, err := url.Parse(in.SuccessURL)
+		switch {
+		case len(in.SuccessURL) > 2048:
+			v.Add("successUrl", "successUrl can be at most 2048 characters")
+		case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil:
+			v.Add("successUrl", "successUrl must be an absolute http or https URL without credentials, such as https://shop.example/thanks")
+		}
+		out.successURL = in.SuccessURL
+	}
+	return out, v.Err()
+}
+
+// CreatePaymentLink creates a payment of kind link, pending, with the url of
+// its hosted page, expiring at expiresAt (24 hours by default). Its tax is
+// that of the customer's country when customerId is given, otherwise of the
+// account's origin country; the hosted page computes it again for the
+// country the payer chooses.
+func (s *Service) CreatePaymentLink(ctx context.Context, c *Caller, idem *Idem, in PaymentLinkParams) (*till.Payment, error) {
+	req, err := validateLink(in, s.now(c.Account, c.Livemode))
+	if err != nil {
+		return nil, err
+	}
+	var out *till.Payment
+	// The stored response holds the link's url, a bearer of the right to
+	// pay: sealed like a secret.
+	err = s.idempotent(ctx, c, sealed(idem), OpLinkCreate, &out, func() error {
+		scope := c.Scope()
+		var a *till.Account
+		cust := &till.Customer{}
+		err := s.store.View(ctx, func(tx till.Tx) error {
+			var err error
+			if a, err = tx.Account(ctx, scope.AccountID); err != nil {
+				return err
+			}
+			if err := s.checkProcessor(ctx, a, scope.Livemode); err != nil {
+				return err
+			}
+			if req.customerID != "" {
+				cust, err = tx.Customer(ctx, scope, req.customerID)
+				if err != nil || cust.Deleted {
+					return paramNotFound("customer", req.customerID, "customerId")
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		now := s.now(a, scope.Livemode)
+		behavior := req.behavior
+		if behavior == "" {
+			behavior = a.DefaultTaxBehavior
+		}
+		token := till.RandomString(32)
+		expires := req.expiresAt
+		p := &till.Payment{
+			ID: s.ids.NewID(till.PrefixPayment), AccountID: scope.AccountID, Livemode: scope.Livemode,
+			CustomerID: req.customerID, Kind: till.KindLink, Currency: req.currency.Code, Amount: req.amount,
+			Description: req.description, Metadata: req.metadata, TaxBehavior: behavior, LineItems: req.lines,
+			Capture: true, Active: true, SendReceipt: true, LinkToken: token, URL: s.baseURL + "/pay/" + token,
+			SuccessURL: req.successURL, ExpiresAt: &expires, Version: 1, CreatedAt: now, UpdatedAt: now,
+		}
+		if err := computeTax(a, cust, p, now); err != nil {
+			return err
+		}
+		if p.AmountTotal > till.MaxAmount {
+			return till.ParamError(till.EAmountTooLarge, "amount", "the total with tax can be at most %d", till.MaxAmount)
+		}
+		if err := p.Start(till.StatusPending, now); err != nil {
+			return err
+		}
+		return s.store.Update(ctx, func(tx till.Tx) error {
+			if err := tx.CreatePayment(ctx, p); err != nil {
+				return err
+			}
+			if err := s.scheduleExpiry(ctx, tx, a, p); err != nil {
+				return err
+			}
+			if err := s.emit(ctx, tx, scope, till.EventPaymentCreated, "payment", p.ID, p.Version, p, now); err != nil {
+				return err
+			}
+			out = p
+			return s.remember(ctx, tx, c, idem, OpLinkCreate, p, p.ID)
+		})
+	})
+	return out, err
+}
+
+// scheduleExpiry queues the expiry of p at its expiresAt, in the account's
+// clock.
+func (s *Service) scheduleExpiry(ctx context.Context, tx till.Tx, a *till.Account, p *till.Payment) error {
+	runAt := *p.ExpiresAt
+	if !p.Livemode {
+		runAt = runAt.Add(-a.TestClockOffset)
+	}
+	return tx.CreateTask(ctx, &till.Task{ID: s.ids.NewID(till.PrefixTask), Kind: taskPaymentExpiry, AccountID: p.AccountID,
+		Livemode: p.Livemode, Ref: p.ID, RunAt: runAt, CreatedAt: s.clock.Now()})
+}
+
+// CancelPayment cancels a payment nobody is paying: a pending link, a
+// scheduled charge, a planned retry or a payment that requires action
+// (SPEC §5). Canceling a canceled payment changes nothing and returns it.
+// linkOnly is POST /v1/payment-links/{id}/cancel, which refuses charges.
+func (s *Service) CancelPayment(ctx context.Context, c *Caller, idem *Idem, id string, linkOnly bool) (*till.Payment, error) {
+	op := OpPaymentCancel
+	if linkOnly {
+		op = OpLinkCancel
+	}
+	var out *till.Payment
+	err := s.idempotent(ctx, c, idem, op, &out, func() error {
+		return s.store.Update(ctx, func(tx till.Tx) error {
+			a, err := tx.Account(ctx, c.Account.ID)
+			if err != nil {
+				return err
+			}
+			p, err := tx.Payment(ctx, c.Scope(), id)
+			if err != nil {
+				return err
+			}
+			if linkOnly && p.Kind != till.KindLink {
+				return till.Conflict("Payment %s is a charge, not a payment link; a scheduled charge or a planned retry is canceled with POST /v1/payments/%s/cancel.", p.ID, p.ID)
+			}
+			switch p.Status {
+			case till.StatusCanceled:
+				out = p
+				return s.remember(ctx, tx, c, idem, op, p, p.ID)
+			case till.StatusPending, till.StatusScheduled, till.StatusRetryScheduled, till.StatusRequiresAction:
+			case till.StatusAuthorized:
+				return till.Conflict("Payment %s is a hold; release it with POST /v1/payments/%s/release.", p.ID, p.ID)
+			default:
+				if linkOnly {
+					return till.Conflict("This payment link is %s; only a link that nobody has paid or is paying can be canceled.", p.Status)
+				}
+				return till.Conflict("This payment is %s; only a pending link, a scheduled charge, a planned retry or a payment that requires action can be canceled.", p.Status)
+			}
+			from := p.Version
+			now := s.now(a, c.Livemode)
+			if err := s.endWaiting(ctx, tx, p, till.StatusCanceled, now); err != nil {
+				return err
+			}
+			if err := tx.UpdatePayment(ctx, p, from); err != nil {
+				return err
+			}
+			out = p
+			return s.remember(ctx, tx, c, idem, op, p, p.ID)
+		})
+	})
+	return out, err
+}
+
+// endWaiting moves a waiting payment (pending, scheduled, retry_scheduled
+// or requires_action) to canceled or expired: its planned runs and expiry
+// are dropped, and a link's card saved for an attempt that did not succeed
+// is detached.
+func (s *Service) endWaiting(ctx context.Context, tx till.Tx, p *till.Payment, to till.Status, now time.Time) error {
+	return s.movePayment(ctx, tx, scopeOf(p), p, to, now, func() error {
+		p.NextAction = nil
+		for _, kind := range []string{taskScheduled, taskPaymentExpiry} {
+			if err := tx.DeleteTasks(ctx, kind, p.ID); err != nil {
+				return err
+			}
+		}
+		return s.dropLinkMethod(ctx, tx, p, now)
+	})
+}
+
+// dropLinkMethod detaches the card a link's payer saved for an attempt that
+// did not succeed: a card is kept only for a paid link. A customer whose
+// default it was has none again.
+func (s *Service) dropLinkMethod(ctx context.Context, tx till.Tx, p *till.Payment, now time.Time) error {
+	if p.Kind != till.KindLink || p.PaymentMethodID == "" {
+		return nil
+	}
+	scope := scopeOf(p)
+	pm, err := tx.PaymentMethod(ctx, scope, p.PaymentMethodID)
+	if err != nil {
+		return err
+	}
+	p.PaymentMethodID = ""
+	if pm.DetachedAt != nil {
+		return nil
+	}
+	if err := s.detach(ctx, tx, scope, pm, now); err != nil {
+		return err
+	}
+	cust, err := tx.Customer(ctx, scope, pm.CustomerID)
+	if err != nil {
+		return err
+	}
+	if cust.DefaultPaymentMethodID != pm.ID {
+		return nil
+	}
+	from := cust.Version
+	cust.DefaultPaymentMethodID = ""
+	cust.Version++
+	cust.UpdatedAt = now
+	if err := tx.UpdateCustomer(ctx, cust, from); err != nil {
+		return err
+	}
+	return s.emit(ctx, tx, scope, till.EventCustomerUpdated, "customer", cust.ID, cust.Version, cust, now)
+}
+
+// reopenLink returns a link whose attempt failed to pending, so its payer
+// can try again (SPEC §5); the failure stays on the payment for the page to
+// show until the next attempt.
+func (s *Service) reopenLink(ctx context.Context, tx till.Tx, p *till.Payment, now time.Time) error {
+	return s.movePayment(ctx, tx, scopeOf(p), p, till.StatusPending, now, func() error {
+		p.NextAction = nil
+		return s.dropLinkMethod(ctx, tx, p, now)
+	})
+}
+
+// expirePayment ends a link or a payment that requires action whose
+// expiresAt has come. A link being charged right now is looked at again a
+// minute later: its attempt decides first.
+func (s *Service) expirePayment(ctx context.Context, t *till.Task) error {
+	scope := till.Scope{AccountID: t.AccountID, Livemode: t.Livemode}
+	return s.store.Update(ctx, func(tx till.Tx) error {
+		if err := tx.DeleteTask(ctx, t.ID, ""); err != nil {
+			return err
+		}
+		a, err := tx.Account(ctx, scope.AccountID)
+		if err != nil {
+			return err
+		}
+		p, err := tx.Payment(ctx, scope, t.Ref)
+		if err != nil {
+			return err
+		}
+		now := s.now(a, scope.Livemode)
+		switch {
+		case p.ExpiresAt == nil:
+			return nil
+		case p.Status == till.StatusProcessing && p.Kind == till.KindLink:
+			return tx.CreateTask(ctx, &till.Task{ID: s.ids.NewID(till.PrefixTask), Kind: taskPaymentExpiry,
+				AccountID: p.AccountID, Livemode: p.Livemode, Ref: p.ID, RunAt: s.clock.Now().Add(time.Minute), CreatedAt: s.clock.Now()})
+		case p.Status != till.StatusPending && p.Status != till.StatusRequiresAction:
+			return nil
+		case now.Before(*p.ExpiresAt):
+			return s.scheduleExpiry(ctx, tx, a, p)
+		}
+		from := p.Version
+		if err := s.endWaiting(ctx, tx, p, till.StatusExpired, now); err != nil {
+			return err
+		}
+		return tx.UpdatePayment(ctx, p, from)
+	})
+}
