@@ -4,8 +4,8 @@
 #   1. installs what is missing from Debian packages (scripts/deps.sh: PostgreSQL, Chromium, a C compiler);
 #   2. starts a private, throwaway PostgreSQL server (scripts/pg.sh) unless TILL_TEST_DATABASE_URL already names one,
 #      and exports TILL_TEST_DATABASE_URL and TILL_TEST_CHROMIUM for the tests (see internal/testenv);
-#   3. installs the pinned npm packages the webhook verification tests use (npm ci in e2e/testdata/node) when
-#      node_modules is missing or older than package-lock.json;
+#   3. installs the pinned npm packages the webhook verification tests and the browser tests' accessibility audit
+#      (axe-core) use (npm ci in e2e/testdata/node) when node_modules is missing or older than package-lock.json;
 #   4. runs go test -race -count=1 on the packages, then a short fuzz run of every fuzz target (scripts/fuzz.sh);
 #   5. stops the server and removes its directory, whatever happened, and exits with the tests' status.
 #
@@ -76,17 +76,18 @@ if [[ -z "${TILL_TEST_CHROMIUM:-}" ]]; then
 	fi
 fi
 
-# The e2e webhook tests verify deliveries with the official stripe and standardwebhooks npm packages; without them
-# those tests skip. npm ci reinstalls exactly package-lock.json, so it runs only when node_modules is older than it.
+# The e2e webhook tests verify deliveries with the official stripe and standardwebhooks npm packages, and the browser
+# tests audit pages with axe-core; without them those tests skip. npm ci reinstalls exactly package-lock.json, so it
+# runs only when node_modules is older than it.
 node_dir=e2e/testdata/node
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-	deps_warn "no node and npm on this machine; the webhook verification tests with the stripe and standardwebhooks packages will skip"
+	deps_warn "no node and npm on this machine; the webhook verification tests (stripe, standardwebhooks) and the axe-core accessibility audits will skip"
 elif [[ ! -d "$node_dir/node_modules" || "$node_dir/package-lock.json" -nt "$node_dir/node_modules" ]]; then
 	phase "npm ci --prefix $node_dir (node $(node --version))"
 	if job_run npm ci --prefix "$node_dir" --no-audit --no-fund; then
 		touch "$node_dir/node_modules" # npm ci may keep the folder's old time; mark it as up to date with the lock
 	else
-		deps_warn "npm ci in $node_dir failed; the webhook verification tests with the npm packages will skip"
+		deps_warn "npm ci in $node_dir failed; the webhook verification tests and the axe-core accessibility audits will skip"
 	fi
 fi
 
