@@ -5,22 +5,26 @@ import "time"
 // Account is a merchant. Its settings are shared by test and live mode except
 // the processor, which is chosen per mode.
 type Account struct {
-	ID                 string            `json:"ID"`
-	Name               string            `json:"Name"`
-	LegalName          string            `json:"LegalName"`
-	Address            Address           `json:"Address"`
-	OriginCountry      string            `json:"OriginCountry"`
-	VATNumber          string            `json:"VATNumber"`
-	SupportEmail       string            `json:"SupportEmail"`
-	ReceiptFrom        string            `json:"ReceiptFrom"`
-	InvoicePrefix      string            `json:"InvoicePrefix"`
-	DefaultTaxBehavior TaxBehavior       `json:"DefaultTaxBehavior"`
-	TaxRegistrations   TaxRegistrations  `json:"TaxRegistrations"`
-	CustomTaxRates     []CustomTaxRate   `json:"CustomTaxRates"`
-	RetryPolicy        RetryPolicy       `json:"RetryPolicy"`
-	Branding           Branding          `json:"Branding"`
-	TestProcessor      ProcessorSettings `json:"TestProcessor"`
-	LiveProcessor      ProcessorSettings `json:"LiveProcessor"`
+	ID                 string           `json:"ID"`
+	Name               string           `json:"Name"`
+	LegalName          string           `json:"LegalName"`
+	Address            Address          `json:"Address"`
+	OriginCountry      string           `json:"OriginCountry"`
+	VATNumber          string           `json:"VATNumber"`
+	SupportEmail       string           `json:"SupportEmail"`
+	ReceiptFrom        string           `json:"ReceiptFrom"`
+	InvoicePrefix      string           `json:"InvoicePrefix"`
+	DefaultTaxBehavior TaxBehavior      `json:"DefaultTaxBehavior"`
+	TaxRegistrations   TaxRegistrations `json:"TaxRegistrations"`
+	CustomTaxRates     []CustomTaxRate  `json:"CustomTaxRates"`
+	RetryPolicy        RetryPolicy      `json:"RetryPolicy"`
+	Branding           Branding         `json:"Branding"`
+	// AllowedOrigins are the origins (scheme://host[:port]) of the
+	// merchant's own pages that may create card tokens from a browser
+	// with the publishable key (CORS on POST /v1/tokens).
+	AllowedOrigins []string          `json:"AllowedOrigins"`
+	TestProcessor  ProcessorSettings `json:"TestProcessor"`
+	LiveProcessor  ProcessorSettings `json:"LiveProcessor"`
 	// TestClockOffset moves this account's test-mode clock ahead of the
 	// wall clock (POST /v1/test/clock/advance). Live mode ignores it.
 	TestClockOffset time.Duration `json:"TestClockOffset"`

@@ -93,6 +93,7 @@ type Account struct {
 	CustomTaxRates     []CustomTaxRate  `json:"customTaxRates"`
 	RetryPolicy        till.RetryPolicy `json:"retryPolicy"`
 	Branding           till.Branding    `json:"branding"`
+	AllowedOrigins     []string         `json:"allowedOrigins"`
 	Processor          AccountProcessor `json:"processor"`
 	Livemode           bool             `json:"livemode"`
 	CreatedAt          time.Time        `json:"createdAt"`
@@ -134,6 +135,10 @@ func AccountOf(a *till.Account, livemode bool) Account {
 	if retry.DelaysDays == nil {
 		retry.DelaysDays = []int{}
 	}
+	origins := a.AllowedOrigins
+	if origins == nil {
+		origins = []string{}
+	}
 	proc := a.Processor(livemode)
 	name := proc.Name
 	switch {
@@ -148,7 +153,7 @@ func AccountOf(a *till.Account, livemode bool) Account {
 		OriginCountry: a.OriginCountry, VATNumber: a.VATNumber, SupportEmail: a.SupportEmail, ReceiptFrom: a.ReceiptFrom,
 		InvoicePrefix: a.InvoicePrefix, DefaultTaxBehavior: string(a.DefaultTaxBehavior),
 		TaxRegistrations: TaxRegistrations{EUOSS: a.TaxRegistrations.EUOSS, Countries: countries},
-		CustomTaxRates:   rates, RetryPolicy: retry, Branding: a.Branding,
+		CustomTaxRates:   rates, RetryPolicy: retry, Branding: a.Branding, AllowedOrigins: origins,
 		Processor: AccountProcessor{Name: name, SecretKeyLast4: str(proc.SecretKeyLast4)},
 		Livemode:  livemode, CreatedAt: utc(a.CreatedAt),
 	}
@@ -170,6 +175,7 @@ type AccountUpdate struct {
 	CustomTaxRates     *[]CustomTaxRate   `json:"customTaxRates"`
 	RetryPolicy        *till.RetryPolicy  `json:"retryPolicy"`
 	Branding           *till.Branding     `json:"branding"`
+	AllowedOrigins     *[]string          `json:"allowedOrigins"`
 	Processor          *ProcessorSettings `json:"processor"`
 }
 

@@ -250,7 +250,7 @@ func TestOpenAPIConformance(t *testing.T) {
 		CustomTaxRates:     &[]api.CustomTaxRate{{Country: "US", Region: "NY", Rate: "8.875", Name: "NY sales tax"}},
 		DefaultTaxBehavior: Str("exclusive"),
 	}})
-	sc.do(call{method: "PATCH", path: "/v1/account", status: 200, body: `{"branding":{"displayName":"Acme","color":"#123456"},"retryPolicy":{"enabled":true,"delaysDays":[1,2]},"processor":{"name":"simulator"}}`})
+	sc.do(call{method: "PATCH", path: "/v1/account", status: 200, body: `{"allowedOrigins":["https://shop.example"],"branding":{"displayName":"Acme","color":"#123456"},"retryPolicy":{"enabled":true,"delaysDays":[1,2]},"processor":{"name":"simulator"}}`})
 	acct := sc.do(call{method: "GET", path: "/v1/account", status: 200})
 	if !bytes.Contains(acct.Body, []byte(`"supportEmail":"help@acme.example"`)) {
 		t.Errorf("PATCH /v1/account did not stick: %s", acct.Body)

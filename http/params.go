@@ -86,7 +86,7 @@ func accountParams(in api.AccountUpdate) service.AccountParams {
 	p := service.AccountParams{Name: in.Name, LegalName: in.LegalName, Address: addressp(in.Address),
 		OriginCountry: in.OriginCountry, VATNumber: in.VATNumber, SupportEmail: in.SupportEmail,
 		ReceiptFrom: in.ReceiptFrom, InvoicePrefix: in.InvoicePrefix, DefaultTaxBehavior: in.DefaultTaxBehavior,
-		RetryPolicy: in.RetryPolicy, Branding: in.Branding}
+		RetryPolicy: in.RetryPolicy, Branding: in.Branding, AllowedOrigins: in.AllowedOrigins}
 	if r := in.TaxRegistrations; r != nil {
 		p.TaxRegistrations = &service.TaxRegistrationParams{EUOSS: r.EUOSS, Countries: r.Countries}
 	}

@@ -30,7 +30,7 @@ func (s *Server) routeTable() []Route {
 		{Method: "GET", Path: "/v1/customers/{id}/payment-methods", Summary: "List a customer's payment methods", auth: authSecret, h: s.listPaymentMethods},
 		{Method: "GET", Path: "/v1/payment-methods/{id}", Summary: "Retrieve a payment method", auth: authSecret, h: s.getPaymentMethod},
 		{Method: "DELETE", Path: "/v1/payment-methods/{id}", Summary: "Detach a payment method (destroys its card data)", auth: authSecret, h: s.detachPaymentMethod},
-		{Method: "POST", Path: "/v1/tokens", Summary: "Tokenize a card (publishable key)", auth: authPublishable, h: s.createToken},
+		{Method: "POST", Path: "/v1/tokens", Summary: "Tokenize a card (publishable key)", auth: authPublishable, h: s.createToken, cors: true},
 
 		{Method: "POST", Path: "/v1/payments/charge", Summary: "Charge a customer's saved payment method off-session", auth: authSecret, h: s.charge},
 		{Method: "GET", Path: "/v1/payments", Summary: "List payments", auth: authSecret, h: s.listPayments},
@@ -224,6 +224,10 @@ func (s *Server) detachPaymentMethod(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
+	if err := allowOrigin(r, callerOf(r).Account); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	mutate(s, w, r, func(c *service.Caller, idem *idemRequest, in api.TokenCreate) (any, error) {
 		return nilIfErr(s.svc.CreateToken(r.Context(), c, idem, tokenParams(in)))
 	})

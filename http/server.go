@@ -76,6 +76,9 @@ type Route struct {
 	Summary string
 	auth    authKind
 	h       http.HandlerFunc
+	// cors lets browser pages of the account's allowedOrigins call the
+	// route (cors.go).
+	cors bool
 }
 
 // New returns the native API server.
@@ -93,7 +96,12 @@ func New(svc *service.Service, opts Options) *Server {
 	paths := http.NewServeMux()
 	allow := map[string][]string{}
 	for _, rt := range s.routes {
-		s.mux.Handle(rt.Method+" "+rt.Path, s.authenticate(rt.auth, rt.h))
+		h := s.authenticate(rt.auth, rt.h)
+		if rt.cors {
+			h = corsHeaders(h)
+			s.mux.HandleFunc("OPTIONS "+rt.Path, preflight(rt.Method))
+		}
+		s.mux.Handle(rt.Method+" "+rt.Path, h)
 		if allow[rt.Path] == nil {
 			paths.Handle(rt.Path, http.NotFoundHandler())
 		}

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"net/mail"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -507,6 +508,9 @@ func applyAccountUpdate(a *till.Account, in AccountParams, livemode bool) error 
 		}
 		a.Branding = till.Branding{DisplayName: dn, Color: in.Branding.Color}
 	}
+	if in.AllowedOrigins != nil {
+		a.AllowedOrigins = validateOrigins(&v, *in.AllowedOrigins)
+	}
 	if in.Processor != nil {
 		switch in.Processor.Name {
 		case till.ProcessorSimulator:
@@ -520,6 +524,31 @@ func applyAccountUpdate(a *till.Account, in AccountParams, livemode bool) error 
 		}
 	}
 	return v.Err()
+}
+
+// MaxAllowedOrigins bounds an account's allowedOrigins.
+const MaxAllowedOrigins = 20
+
+// validateOrigins checks and normalizes web origins: https://host[:port],
+// or http:// for localhost, 127.0.0.1 and [::1] (a developer's machine);
+// no path, query, fragment or credentials. Duplicates are dropped.
+func validateOrigins(v *till.Validator, in []string) []string {
+	if len(in) > MaxAllowedOrigins {
+		v.Add("allowedOrigins", "at most %d allowed origins", MaxAllowedOrigins)
+		return nil
+	}
+	out := []string{}
+	for i, o := range in {
+		norm, ok := till.NormalizeOrigin(o)
+		if !ok {
+			v.Add(indexed("allowedOrigins", i), "an origin is https://host or https://host:port (http only for localhost), without a path")
+			continue
+		}
+		if !slices.Contains(out, norm) {
+			out = append(out, norm)
+		}
+	}
+	return out
 }
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }

@@ -133,6 +133,7 @@ type AccountParams struct {
 	CustomTaxRates     *[]CustomTaxRateParams
 	RetryPolicy        *till.RetryPolicy
 	Branding           *till.Branding
+	AllowedOrigins     *[]string
 	Processor          *ProcessorParams
 }
 
