@@ -23,13 +23,7 @@ import (
 // test mode, each with the reason. Every other type of till.EventTypes must
 // be seen in some flow, and none of these may be: a type that becomes
 // reachable must get a flow and leave this list.
-var unreachableEventTypes = map[string]string{
-	// Paying a link needs the hosted checkout form (SPEC §6), which is not
-	// built yet: no link is paid, and no failed attempt returns one to
-	// pending.
-	till.EventPaymentPending:  "the hosted checkout form (SPEC §6) is not built: no link attempt fails back to pending",
-	till.EventPaymentLinkPaid: "the hosted checkout form (SPEC §6) is not built: no link can be paid",
-}
+var unreachableEventTypes = map[string]string{}
 
 // wantEvent is one event a flow expects: its type, the id of the object it
 // is about, and the status data.object shows (the payment's, the refund's,
@@ -310,6 +304,23 @@ func (f *flow) payment(id string) *api.Payment {
 	return Must[*api.Payment](f.t)(f.c.Payment(f.ctx(), id))
 }
 
+// attachedIn returns the payment method of the first payment_method.attached
+// event from the flow's i-th event on, waiting for one.
+func (f *flow) attachedIn(i int) string {
+	f.t.Helper()
+	var id string
+	f.env.Eventually(20*time.Second, "a payment_method.attached event", func() bool {
+		for _, e := range f.list()[min(i, len(f.list())):] {
+			if e.Type == till.EventPaymentMethodAttached {
+				id = e.ObjectID
+				return true
+			}
+		}
+		return false
+	})
+	return id
+}
+
 // waitPayment waits until the payment is in status and returns it.
 func (f *flow) waitPayment(id, status string) *api.Payment {
 	f.t.Helper()
@@ -439,6 +450,26 @@ var eventFlows = []struct {
 		f.advance(86400 + 60)
 		f.waitPayment(l.ID, "expired")
 		f.expect(ev(till.EventPaymentExpired, l.ID, "expired"))
+	}},
+	{name: "payment link declined, then paid", run: func(f *flow) {
+		l, token := newLink(f.t, f.env, 2500)
+		f.expect(ev(till.EventPaymentCreated, l.ID, "pending"))
+		p := Must[*till.Payment](f.t)(f.env.Service.PayLink(f.ctx(), token, payer("flow@example.com", "4000000000000002")))
+		if p.Status != till.StatusPending {
+			f.t.Fatalf("declined link: %+v", p)
+		}
+		cust := p.CustomerID
+		pm1 := f.attachedIn(len(f.want))
+		f.expect(ev(till.EventCustomerCreated, cust, ""), ev(till.EventPaymentMethodAttached, pm1, ""), ev(till.EventCustomerUpdated, cust, ""),
+			ev(till.EventPaymentProcessing, l.ID, "processing"), ev(till.EventPaymentFailed, l.ID, "failed"),
+			ev(till.EventPaymentMethodDetached, pm1, ""), ev(till.EventCustomerUpdated, cust, ""), ev(till.EventPaymentPending, l.ID, "pending"))
+		paid := Must[*till.Payment](f.t)(f.env.Service.PayLink(f.ctx(), token, payer("flow@example.com", "4242424242424242")))
+		if paid.Status != till.StatusSucceeded || paid.CustomerID != cust {
+			f.t.Fatalf("paid link: %+v", paid)
+		}
+		f.expect(ev(till.EventPaymentMethodAttached, paid.PaymentMethodID, ""), ev(till.EventCustomerUpdated, cust, ""),
+			ev(till.EventPaymentProcessing, l.ID, "processing"), ev(till.EventPaymentSucceeded, l.ID, "succeeded"),
+			ev(till.EventPaymentLinkPaid, l.ID, "succeeded"), ev(till.EventInvoiceCreated, paid.InvoiceID, ""), ev(till.EventReceiptSent, l.ID, "sent"))
 	}},
 	{name: "scheduled charge canceled", run: func(f *flow) {
 		cust := f.customerWithCard("4242424242424242")

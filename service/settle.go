@@ -176,6 +176,8 @@ func (s *Service) applyResult(ctx context.Context, tx till.Tx, a *till.Account, 
 	if err := tx.DeleteTasks(ctx, taskPaymentExpiry, p.ID); err != nil {
 		return err
 	}
+	// Every event of an object has a version of its own.
+	p.Version++
 	return s.emit(ctx, tx, scope, till.EventPaymentLinkPaid, "payment", p.ID, p.Version, p, now)
 }
 
