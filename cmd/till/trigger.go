@@ -151,6 +151,37 @@ func triggers() []trigger {
 			r.printf("payment %s: %s", p.ID, p.Status)
 			return nil
 		}},
+		{till.EventPaymentCreated, "creates a payment link for a new customer", func(ctx context.Context, r *triggerRun) error {
+			cust, err := r.customer(ctx)
+			if err != nil {
+				return err
+			}
+			_, err = r.link(ctx, api.PaymentLinkRequest{CustomerID: cust.ID})
+			return err
+		}},
+		{till.EventPaymentExpired, "creates a payment link that expires in a minute and moves the test clock 61 s on", func(ctx context.Context, r *triggerRun) error {
+			cust, err := r.customer(ctx)
+			if err != nil {
+				return err
+			}
+			// The customer's createdAt is the account clock's now.
+			at := cust.CreatedAt.Add(time.Minute)
+			l, err := r.link(ctx, api.PaymentLinkRequest{CustomerID: cust.ID, ExpiresAt: &at})
+			if err != nil {
+				return err
+			}
+			clock, err := r.c.AdvanceClock(ctx, 61)
+			if err != nil {
+				return err
+			}
+			r.printf("advanced the account's test clock by 61 s (now %s), past the link's expiresAt", clock.Now.Format(time.RFC3339))
+			l, err = r.waitPayment(ctx, l.ID, "expired", func(p *api.Payment) bool { return p.Status == string(till.StatusExpired) })
+			if err != nil {
+				return err
+			}
+			r.printf("payment link %s: %s", l.ID, l.Status)
+			return nil
+		}},
 		{till.EventInvoiceCreated, "charges a Visa card (its invoice)", func(ctx context.Context, r *triggerRun) error {
 			p, err := r.chargeCard(ctx, simulator.CardVisa, nil, till.StatusSucceeded)
 			if err == nil && p.InvoiceID != nil {
@@ -234,6 +265,22 @@ func (r *triggerRun) customerWithCard(ctx context.Context, number string) (*api.
 	}
 	r.printf("saved card %s (%s ending %s) for %s", pm.ID, pm.Card.Brand, pm.Card.Last4, cust.ID)
 	return cust, pm, nil
+}
+
+// link creates a payment link of EUR 25.00 (unless in names an amount).
+func (r *triggerRun) link(ctx context.Context, in api.PaymentLinkRequest) (*api.Payment, error) {
+	if in.Amount == nil {
+		amount := int64(2500)
+		in.Amount = &amount
+	}
+	in.Currency, in.Description = "EUR", "till trigger"
+	in.Metadata = till.Metadata{"createdBy": "till trigger"}
+	l, err := r.c.CreatePaymentLink(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	r.printf("created payment link %s (%s, %s): %s", l.ID, money(l.AmountTotal, l.Currency), l.Status, *l.URL)
+	return l, nil
 }
 
 // chargeCard charges EUR 25.00 to a new customer's card number (with the
