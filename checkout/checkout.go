@@ -1,23 +1,45 @@
-// Package checkout serves Till's hosted pages under /pay/: for now the page
-// where a payer completes, on-session, a payment that requires
+// Package checkout serves Till's hosted pages under /pay/: the checkout
+// page of a payment link (SPEC §6), where a payer enters a card and pays,
+// and the page where a payer completes, on-session, a payment that requires
 // authentication (SPEC §4a: the card issuer's challenge, simulated in test
-// mode). Payment links (SPEC §6) will be served here too.
+// mode).
 //
 // Pages are rendered on the server with html/template from embedded
-// templates and a stylesheet, need no JavaScript and load nothing from
-// elsewhere. Every response carries a strict Content-Security-Policy, and
-// every form an anti-forgery token bound to the link, to the browser (a
-// cookie) and to the page (a nonce), checked with the Origin header on each
-// POST. Handlers decode the request, call one service method and render.
+// templates and a stylesheet and work without JavaScript: the checkout form
+// posts to its own page, which charges and then redirects (303) back to
+// itself (post/redirect/get), so the page shows the outcome: "Payment
+// complete", the decline and the form again, or the issuer's challenge. A
+// form with errors is rendered again with status 422 and without the card
+// number, expiry and CVC, which never go back into a page. "Update total"
+// (action=quote) prices the link for the chosen country without charging.
+// After a payment the page offers a "Continue" link to the link's
+// successUrl rather than redirecting there: the payer sees the
+// confirmation, and a redirect out of a form post would be refused by
+// form-action 'self' in Chromium.
+//
+// One small embedded script (assets/checkout.js) improves the form where
+// it runs: card brand and number spacing, the expiry as "MM / YY", no
+// double submission, and the total updated live from the JSON endpoint
+// GET /pay/{token}/quote?country=XX&vatNumber=…, which takes nothing else
+// (never card data).
+//
+// Every response carries a strict Content-Security-Policy; a page with the
+// script allows just it, by a nonce made per response, and fetches from its
+// own origin. Every form carries an anti-forgery token bound to the link,
+// to the browser (a cookie) and to the page (a nonce), checked with the
+// Origin header on each POST. Form values are never logged. Handlers decode
+// the request, call one service method and render.
 package checkout
 
 import (
 	"embed"
+	"encoding/json"
 	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/tillpay/till"
@@ -34,9 +56,18 @@ var assetFS embed.FS
 // and nothing else: no scripts, no frames, no foreign origins.
 const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
-// maxFormBytes bounds the body of a form post; the forms here carry a token
-// and a button value.
-const maxFormBytes = 8 << 10
+// scriptPolicy is contentSecurityPolicy for a page that loads the checkout
+// script: scripts carrying nonce (made for one response) and fetches from
+// the page's own origin are allowed too; inline script without the nonce,
+// eval and other origins stay refused.
+func scriptPolicy(nonce string) string {
+	return "default-src 'none'; script-src 'nonce-" + nonce + "'; connect-src 'self'; style-src 'self'; img-src 'self' data:; " +
+		"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+}
+
+// maxFormBytes bounds the body of a form post: the checkout form's fields
+// are a few hundred bytes, a token and a button value.
+const maxFormBytes = 16 << 10
 
 // Options configure a Handler.
 type Options struct {
@@ -93,6 +124,9 @@ func New(svc *service.Service, opts Options) *Handler {
 	h.assets = sub
 	h.mux.HandleFunc("GET /pay/assets/{name}", h.asset)
 	h.mux.HandleFunc("/pay/{token}", h.payment)
+	// "/pay/{token}/quote" itself would conflict with the assets' pattern
+	// (which of them is /pay/assets/quote?); this one is less specific.
+	h.mux.HandleFunc("GET /pay/{token}/{part}", h.quote)
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusNotFound, notFoundPage(h))
 	})
@@ -130,15 +164,32 @@ func securityHeaders(w http.ResponseWriter) {
 	hd.Set("Cache-Control", "no-store")
 }
 
-// asset serves an embedded stylesheet.
+// asset serves an embedded stylesheet or script, or the stylesheet of a
+// brand colour ("accent-0a2540.css").
 func (h *Handler) asset(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	b, err := fs.ReadFile(h.assets, name)
-	if err != nil || !strings.HasSuffix(name, ".css") {
+	var b []byte
+	var err error
+	if hex, ok := strings.CutPrefix(name, "accent-"); ok {
+		css, valid := accentCSS(strings.TrimSuffix(hex, ".css"))
+		if !valid || !strings.HasSuffix(hex, ".css") {
+			h.render(w, r, http.StatusNotFound, notFoundPage(h))
+			return
+		}
+		b = []byte(css)
+	} else if b, err = fs.ReadFile(h.assets, name); err != nil {
 		h.render(w, r, http.StatusNotFound, notFoundPage(h))
 		return
 	}
-	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	switch {
+	case strings.HasSuffix(name, ".css"):
+		w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	case strings.HasSuffix(name, ".js"):
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	default:
+		h.render(w, r, http.StatusNotFound, notFoundPage(h))
+		return
+	}
 	w.Header().Set("Cache-Control", "public, max-age=3600")
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
@@ -169,15 +220,35 @@ func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
 		h.WriteError(w, r, err)
 		return
 	}
-	pg := paymentPage(h, token, v)
-	if pg.Challenge {
-		pg.CSRF = h.forms.issue(w, r, token)
-	}
-	h.render(w, r, http.StatusOK, pg)
+	h.renderPayment(w, r, http.StatusOK, token, v, nil, nil)
 }
 
-// submit records the payer's answer to the challenge and sends the browser
-// back to the page, which shows the outcome (post/redirect/get).
+// renderPayment renders the page of v with status; a checkout form is
+// filled with in and shows errs (none: the link's prefill, and the last
+// attempt's decline).
+func (h *Handler) renderPayment(w http.ResponseWriter, r *http.Request, status int, token string, v *service.PayView,
+	in *payerInput, errs []till.FieldError) {
+	pg := paymentPage(h, token, v)
+	switch {
+	case pg.Form != nil:
+		if in != nil || errs != nil {
+			pg.Form = newCheckoutForm(h, token, v, in, errs)
+			pg.Form.Declined, pg.Form.DeclinedReason = "", ""
+		}
+		pg.Form.CSRF = h.forms.issue(w, r, token)
+		pg.Nonce = randomText(18)
+	case pg.Challenge:
+		pg.CSRF = h.forms.issue(w, r, token)
+	case pg.Refresh != 0:
+		pg.Nonce = randomText(18)
+	}
+	h.render(w, r, status, pg)
+}
+
+// submit handles the forms of /pay/{token}: the checkout form's Pay and
+// Update total, and the payer's answer to the challenge, which it records
+// and sends the browser back to the page, which shows the outcome
+// (post/redirect/get).
 func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
@@ -199,6 +270,13 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 	case "approve":
 		approve = true
 	case "decline":
+	case "pay", "":
+		// Enter in a field submits with the default button, Pay.
+		h.pay(w, r, token)
+		return
+	case "quote":
+		h.requote(w, r, token)
+		return
 	default:
 		h.render(w, r, http.StatusBadRequest, messagePage(h, "Something is wrong with this request",
 			"Choose one of the buttons on the payment page."))
@@ -208,11 +286,195 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 	switch till.ErrorCode(err) {
 	case "", till.ECardDeclined, till.EConflict, till.ELiveForbidden:
 		// The page shows how the payment stands, whoever moved it.
-		w.Header().Set("Location", h.base+token)
-		w.WriteHeader(http.StatusSeeOther)
+		h.seeOther(w, token)
 	default:
 		h.WriteError(w, r, err)
 	}
+}
+
+// pay charges the link with the checkout form's card. A charge that ran,
+// whatever its outcome, and a conflict (the link paid or being paid, in
+// another tab too) redirect to the page, which shows how the link stands;
+// a form the service refuses is rendered again with its errors (422).
+func (h *Handler) pay(w http.ResponseWriter, r *http.Request, token string) {
+	f := r.PostForm
+	in := readPayer(f)
+	expiry := strings.TrimSpace(f.Get(fieldExpiry))
+	month, year, expiryOK := parseExpiry(expiry)
+	total, err := strconv.ParseInt(f.Get(fieldTotal), 10, 64)
+	if err != nil || total <= 0 {
+		total = -1 // never a total: the service answers with the real one
+	}
+	// The API takes a card without a CVC; this form does not. A CVC that
+	// cannot pass ("-") makes the service refuse the form, reporting the
+	// other fields' problems too, before it does anything.
+	cvc := strings.TrimSpace(f.Get(fieldCVC))
+	noCVC := cvc == ""
+	if noCVC {
+		cvc = "-"
+	}
+	_, err = h.svc.PayLink(r.Context(), token, service.LinkPayParams{
+		Email: in.Email, Name: in.Name, Country: in.Country, PostalCode: in.PostalCode, VATNumber: in.VATNumber,
+		Card:          till.Card{Number: f.Get(fieldNumber), ExpMonth: month, ExpYear: year, CVC: cvc},
+		ExpectedTotal: total,
+	})
+	var errs []till.FieldError
+	switch till.ErrorCode(err) {
+	case "", till.EConflict:
+		h.seeOther(w, token)
+		return
+	case till.EValidation:
+		e, _ := till.AsError(err)
+		errs = e.Fields
+		// The first error of a field is the one shown: say what the form
+		// wants where the service saw no date or no CVC.
+		if !expiryOK && expiry != "" {
+			errs = append([]till.FieldError{{Field: "card.expMonth", Message: "Enter the expiry date as MM / YY, such as 04 / 29."}}, errs...)
+		}
+		if noCVC {
+			errs = append([]till.FieldError{{Field: "card.cvc", Message: "Enter the security code."}}, errs...)
+		}
+	case till.ECardDeclined:
+		errs = []till.FieldError{declineError(err)}
+	default:
+		h.WriteError(w, r, err)
+		return
+	}
+	v, qerr := h.svc.PayPage(r.Context(), token, service.LinkQuote{Country: in.Country, VATNumber: in.VATNumber})
+	if v == nil {
+		h.WriteError(w, r, qerr)
+		return
+	}
+	if !v.CanPay {
+		h.seeOther(w, token)
+		return
+	}
+	h.renderPayment(w, r, http.StatusUnprocessableEntity, token, v, &in, errs)
+}
+
+// declineError is the form's error for a card refused when it was
+// verified, on the input it is about.
+func declineError(err error) till.FieldError {
+	e, _ := till.AsError(err)
+	code := ""
+	if e != nil && e.Decline != nil {
+		code = e.Decline.DeclineCode
+	}
+	switch code {
+	case "incorrect_cvc":
+		return till.FieldError{Field: "card.cvc", Message: "Your card was declined: the security code is incorrect. Check it or try another card."}
+	case "expired_card":
+		return till.FieldError{Field: "card.expMonth", Message: "Your card was declined: it has expired. Try another card."}
+	}
+	msg := "Your card was declined. Try another card."
+	if e != nil && e.Message != "" {
+		msg += " " + sentence(e.Message)
+	}
+	return till.FieldError{Field: "card", Message: msg}
+}
+
+// requote renders the checkout form priced for the country and VAT number
+// posted, keeping what the payer entered but the card; nothing is charged.
+func (h *Handler) requote(w http.ResponseWriter, r *http.Request, token string) {
+	in := readPayer(r.PostForm)
+	v, err := h.svc.PayPage(r.Context(), token, service.LinkQuote{Country: in.Country, VATNumber: in.VATNumber})
+	if v == nil {
+		h.WriteError(w, r, err)
+		return
+	}
+	if !v.CanPay {
+		h.seeOther(w, token)
+		return
+	}
+	status, errs := http.StatusOK, []till.FieldError{}
+	if err != nil {
+		e, ok := till.AsError(err)
+		if !ok || e.Code != till.EValidation {
+			h.WriteError(w, r, err)
+			return
+		}
+		status, errs = http.StatusUnprocessableEntity, e.Fields
+	}
+	h.renderPayment(w, r, status, token, v, &in, errs)
+}
+
+// quoteResponse is the body of GET /pay/{token}/quote: the link's figures
+// for a country, formatted as the page shows them, and TotalMinor for the
+// form's hidden total. Field and Message, when set, say why the country or
+// VAT number asked for was not used (the figures are then without it);
+// that is a 200 too, so that the page's script shows it next to the field.
+type quoteResponse struct {
+	Country       string `json:"country"`
+	Subtotal      string `json:"subtotal"`
+	TaxLabel      string `json:"taxLabel"`
+	Tax           string `json:"tax"`
+	Total         string `json:"total"`
+	TotalMinor    int64  `json:"totalMinor"`
+	ReverseCharge bool   `json:"reverseCharge"`
+	PayLabel      string `json:"payLabel"`
+	Field         string `json:"field,omitempty"`
+	Message       string `json:"message,omitempty"`
+}
+
+// quote answers GET /pay/{token}/quote?country=XX&vatNumber=… with a
+// quoteResponse. It takes those two parameters only and refuses any other
+// (400), so that no card data can reach it; a link that cannot be paid is
+// a 409, an unknown one a 404, each with {"error": message}.
+func (h *Handler) quote(w http.ResponseWriter, r *http.Request) {
+	if r.PathValue("part") != "quote" {
+		h.render(w, r, http.StatusNotFound, notFoundPage(h))
+		return
+	}
+	q := r.URL.Query()
+	for k, vs := range q {
+		if (k != fieldCountry && k != fieldVATNumber) || len(vs) != 1 || len(vs[0]) > 64 {
+			writeJSON(w, r, http.StatusBadRequest, map[string]string{"error": "Only country and vatNumber can be quoted."})
+			return
+		}
+	}
+	token := r.PathValue("token")
+	v, err := h.svc.PayPage(r.Context(), token, service.LinkQuote{Country: q.Get(fieldCountry), VATNumber: q.Get(fieldVATNumber)})
+	e, _ := till.AsError(err)
+	switch {
+	case till.ErrorCode(err) == till.ENotFound:
+		writeJSON(w, r, http.StatusNotFound, map[string]string{"error": "This payment link is not valid."})
+		return
+	case v == nil || (err != nil && (e == nil || e.Code != till.EValidation)):
+		h.log.Error("checkout quote failed", "request_id", w.Header().Get("Request-Id"), "err", err)
+		writeJSON(w, r, http.StatusInternalServerError, map[string]string{"error": "The total could not be updated."})
+		return
+	}
+	if !v.CanPay {
+		writeJSON(w, r, http.StatusConflict, map[string]string{"error": "This payment link can no longer be paid."})
+		return
+	}
+	a := amountsOf(v)
+	out := quoteResponse{Country: v.Country, Subtotal: a.Subtotal, TaxLabel: a.TaxLabel, Tax: a.Tax, Total: a.Total,
+		TotalMinor: v.AmountTotal, ReverseCharge: v.ReverseCharge, PayLabel: payLabel(v)}
+	if e != nil && len(e.Fields) > 0 {
+		out.Field = formField(e.Fields[0].Field)
+		out.Message = payerMessage(out.Field, e.Fields[0].Message)
+	}
+	writeJSON(w, r, http.StatusOK, out)
+}
+
+// writeJSON writes v as JSON with status.
+func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":"internal error"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		w.Write(b)
+	}
+}
+
+// seeOther sends the browser to the page of token (post/redirect/get).
+func (h *Handler) seeOther(w http.ResponseWriter, token string) {
+	w.Header().Set("Location", h.base+token)
+	w.WriteHeader(http.StatusSeeOther)
 }
 
 // sameOrigin reports whether a form post may come from this site: a
@@ -269,6 +531,9 @@ func (h *Handler) WriteError(w http.ResponseWriter, r *http.Request, err error) 
 // render writes pg with status.
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, pg *page) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if pg.Nonce != "" {
+		w.Header().Set("Content-Security-Policy", scriptPolicy(pg.Nonce))
+	}
 	var buf strings.Builder
 	if err := h.tmpl.ExecuteTemplate(&buf, "page.html", pg); err != nil {
 		h.log.Error("rendering a checkout page failed", "request_id", w.Header().Get("Request-Id"), "err", err)

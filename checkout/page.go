@@ -1,6 +1,7 @@
 package checkout
 
 import (
+	"net/url"
 	"strings"
 
 	"github.com/tillpay/till"
@@ -10,11 +11,13 @@ import (
 // page is what templates/page.html renders.
 type page struct {
 	Title  string
-	Assets string // path of the stylesheet folder
+	Assets string // path of the assets folder (stylesheet, script)
 	// Merchant is who the payer pays; empty on pages about no payment.
 	Merchant string
-	TestMode bool
-	Summary  *summary
+	// Description is what a checkout form's payment is for.
+	Description string
+	TestMode    bool
+	Summary     *summary
 	// Tone styles the message: "success", "error" or "" (neutral).
 	Tone    string
 	Message string
@@ -28,6 +31,34 @@ type page struct {
 	// Reload links back to the payment page ("Check again").
 	Reload    string
 	RequestID string
+	// Form is the checkout form of a link that can be paid, with Amounts
+	// its figures.
+	Form    *checkoutForm
+	Amounts *amounts
+	// Accent is the stylesheet of the merchant's brand colour, "" for the
+	// default colours.
+	Accent string
+	// Nonce, when set, loads the page's script: the response's CSP allows
+	// scripts with this nonce only.
+	Nonce string
+	// Continue is where the payer goes on after paying (the link's
+	// successUrl).
+	Continue string
+	// Refresh, when not 0, has the page's script reload it after that many
+	// seconds (a payment still processing); without JavaScript the payer
+	// follows Reload ("Check again"). A meta refresh would do without the
+	// script, but a timed refresh fails WCAG 2.2.1.
+	Refresh int
+}
+
+// continueURL is successURL when it is an absolute http(s) URL (the
+// service checked it when the link was made), otherwise "".
+func continueURL(successURL string) string {
+	u, err := url.Parse(successURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return ""
+	}
+	return successURL
 }
 
 // summary is the payment as the payer sees it.
@@ -66,10 +97,14 @@ func notFoundPage(h *Handler) *page {
 }
 
 // paymentPage is the page of the payment behind a link token, by its
-// status. Only a payment that requires action in test mode gets a form:
-// the page never offers an action that would not work.
+// status: the checkout form of a link that can be paid, the challenge of a
+// payment that requires action in test mode, otherwise where the payment
+// stands. The page never offers an action that would not work.
 func paymentPage(h *Handler, token string, v *service.PayView) *page {
 	pg := &page{Assets: h.base + "assets/", Merchant: v.MerchantName, TestMode: !v.Livemode, Reload: h.base + token}
+	if hex := brandColor(v.BrandColor); hex != "" {
+		pg.Accent = h.base + "assets/accent-" + hex + ".css"
+	}
 	sum := &summary{Amount: money(v.AmountTotal, v.Currency), Description: v.Description}
 	if v.TaxAmount > 0 {
 		sum.Tax = money(v.TaxAmount, v.Currency)
@@ -82,6 +117,20 @@ func paymentPage(h *Handler, token string, v *service.PayView) *page {
 		sum.Card = brand + " ending in " + v.CardLast4
 	}
 	pg.Summary = sum
+	switch {
+	case v.CanPay:
+		pg.Title = "Pay " + v.MerchantName
+		pg.Summary, pg.Reload = nil, ""
+		pg.Amounts = amountsOf(v)
+		pg.Form = newCheckoutForm(h, token, v, nil, nil)
+		pg.Description = v.Description
+		return pg
+	case v.Kind == till.KindLink && v.Status == till.StatusPending && v.Expired:
+		pg.Title = "Payment link expired"
+		pg.Message = "This payment link has expired, so it can no longer be paid. Please contact " + v.MerchantName + " for a new one."
+		pg.Reload = ""
+		return pg
+	}
 	switch v.Status {
 	case till.StatusRequiresAction:
 		if v.CanAuthenticate {
@@ -96,10 +145,12 @@ func paymentPage(h *Handler, token string, v *service.PayView) *page {
 	case till.StatusProcessing:
 		pg.Title = "Payment processing"
 		pg.Message = "Your payment is being processed. This usually takes a few seconds."
+		pg.Refresh = 2
 	case till.StatusSucceeded:
 		pg.Title, pg.Tone = "Payment complete", "success"
 		pg.Message = "Thank you. You paid " + sum.Amount + " to " + v.MerchantName + "."
 		pg.Reload = ""
+		pg.Continue = continueURL(v.SuccessURL)
 	case till.StatusAuthorized:
 		pg.Title, pg.Tone = "Payment authorized", "success"
 		pg.Message = "Thank you. " + sum.Amount + " is reserved on your card; " + v.MerchantName + " will collect it."
@@ -121,9 +172,15 @@ func paymentPage(h *Handler, token string, v *service.PayView) *page {
 	case till.StatusCanceled:
 		pg.Title = "Payment canceled"
 		pg.Message = "This payment was canceled. There is nothing to pay here."
+		if v.Kind == till.KindLink {
+			pg.Message = "This payment link was canceled by " + v.MerchantName + ". There is nothing to pay here."
+		}
 		pg.Reload = ""
 	case till.StatusExpired:
 		pg.Title = "Payment expired"
+		if v.Kind == till.KindLink {
+			pg.Title = "Payment link expired"
+		}
 		pg.Message = "This payment is no longer available. Please contact " + v.MerchantName + "."
 		pg.Reload = ""
 	default:
