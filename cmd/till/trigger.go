@@ -182,6 +182,12 @@ func triggers() []trigger {
 			r.printf("payment link %s: %s", l.ID, l.Status)
 			return nil
 		}},
+		{till.EventPaymentLinkPaid, "creates a payment link and pays it on its hosted page with a Visa card", func(ctx context.Context, r *triggerRun) error {
+			return r.linkPaidOnPage(ctx, simulator.CardVisa, till.StatusSucceeded)
+		}},
+		{till.EventPaymentPending, "creates a payment link and pays it on its page with a card the issuer declines (4000000000000002): the link waits again", func(ctx context.Context, r *triggerRun) error {
+			return r.linkPaidOnPage(ctx, simulator.CardDeclined, till.StatusPending)
+		}},
 		{till.EventInvoiceCreated, "charges a Visa card (its invoice)", func(ctx context.Context, r *triggerRun) error {
 			p, err := r.chargeCard(ctx, simulator.CardVisa, nil, till.StatusSucceeded)
 			if err == nil && p.InvoiceID != nil {
