@@ -427,8 +427,12 @@ func TestListenDocs(t *testing.T) {
 		if err := client.VerifySignature(h.body, h.header.Get("Till-Signature"), secret, 0); err != nil {
 			t.Fatalf("%s: %v", typ, err)
 		}
-		if !strings.Contains(listenOut.String(), typ) {
-			t.Fatalf("till listen printed no %s line:\n%s", typ, listenOut.String())
+		// The receiver has the event before till listen, which prints its
+		// line once the receiver has answered: wait for the line.
+		for deadline := time.Now().Add(10 * time.Second); !strings.Contains(listenOut.String(), typ); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("till listen printed no %s line:\n%s", typ, listenOut.String())
+			}
 		}
 	}
 
