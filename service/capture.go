@@ -235,12 +235,7 @@ func (s *Service) applyRelease(ctx context.Context, tx till.Tx, p *till.Payment,
 // scheduleHoldExpiry queues the release of a new hold at the end of its
 // lifetime, in the account's clock.
 func (s *Service) scheduleHoldExpiry(ctx context.Context, tx till.Tx, a *till.Account, p *till.Payment, now time.Time) error {
-	runAt := now.Add(HoldLifetime)
-	if !p.Livemode {
-		runAt = runAt.Add(-a.TestClockOffset)
-	}
-	return tx.CreateTask(ctx, &till.Task{ID: s.ids.NewID(till.PrefixTask), Kind: taskHoldExpiry, AccountID: p.AccountID,
-		Livemode: p.Livemode, Ref: p.ID, RunAt: runAt, CreatedAt: s.clock.Now()})
+	return s.queueAt(ctx, tx, a, p, taskHoldExpiry, now.Add(HoldLifetime))
 }
 
 // expireHold releases a hold nobody captured in time.

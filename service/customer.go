@@ -480,31 +480,37 @@ func (s *Service) DetachPaymentMethod(ctx context.Context, c *Caller, idem *Idem
 			if err != nil || pm.DetachedAt != nil || !strings.HasPrefix(pm.ID, till.PrefixPaymentMethod) {
 				return till.NotFound("payment method", id)
 			}
-			now := s.now(c.Account, c.Livemode)
-			if err := s.detach(ctx, tx, c.Scope(), pm, now); err != nil {
+			if err := s.detachMethod(ctx, tx, c.Scope(), pm, s.now(c.Account, c.Livemode)); err != nil {
 				return err
-			}
-			cust, err := tx.Customer(ctx, c.Scope(), pm.CustomerID)
-			if err != nil {
-				return err
-			}
-			if cust.DefaultPaymentMethodID == pm.ID {
-				from := cust.Version
-				cust.DefaultPaymentMethodID = ""
-				cust.Version++
-				cust.UpdatedAt = now
-				if err := tx.UpdateCustomer(ctx, cust, from); err != nil {
-					return err
-				}
-				if err := s.emit(ctx, tx, c.Scope(), till.EventCustomerUpdated, "customer", cust.ID, cust.Version, cust, now); err != nil {
-					return err
-				}
 			}
 			out = pm
 			return s.remember(ctx, tx, c, idem, OpPaymentMethodDrop, pm, pm.ID)
 		})
 	})
 	return out, err
+}
+
+// detachMethod detaches pm; a customer whose default it was has none
+// again, a change of the customer with its own event.
+func (s *Service) detachMethod(ctx context.Context, tx till.Tx, scope till.Scope, pm *till.PaymentMethod, now time.Time) error {
+	if err := s.detach(ctx, tx, scope, pm, now); err != nil {
+		return err
+	}
+	cust, err := tx.Customer(ctx, scope, pm.CustomerID)
+	if err != nil {
+		return err
+	}
+	if cust.DefaultPaymentMethodID != pm.ID {
+		return nil
+	}
+	from := cust.Version
+	cust.DefaultPaymentMethodID = ""
+	cust.Version++
+	cust.UpdatedAt = now
+	if err := tx.UpdateCustomer(ctx, cust, from); err != nil {
+		return err
+	}
+	return s.emit(ctx, tx, scope, till.EventCustomerUpdated, "customer", cust.ID, cust.Version, cust, now)
 }
 
 // detach marks pm detached and drops its sealed card number.

@@ -163,12 +163,7 @@ func (s *Service) CreatePaymentLink(ctx context.Context, c *Caller, idem *Idem, 
 // scheduleExpiry queues the expiry of p at its expiresAt, in the account's
 // clock.
 func (s *Service) scheduleExpiry(ctx context.Context, tx till.Tx, a *till.Account, p *till.Payment) error {
-	runAt := *p.ExpiresAt
-	if !p.Livemode {
-		runAt = runAt.Add(-a.TestClockOffset)
-	}
-	return tx.CreateTask(ctx, &till.Task{ID: s.ids.NewID(till.PrefixTask), Kind: taskPaymentExpiry, AccountID: p.AccountID,
-		Livemode: p.Livemode, Ref: p.ID, RunAt: runAt, CreatedAt: s.clock.Now()})
+	return s.queueAt(ctx, tx, a, p, taskPaymentExpiry, *p.ExpiresAt)
 }
 
 // CancelPayment cancels a payment nobody is paying: a pending link, a
@@ -254,24 +249,7 @@ func (s *Service) dropLinkMethod(ctx context.Context, tx till.Tx, p *till.Paymen
 	if pm.DetachedAt != nil {
 		return nil
 	}
-	if err := s.detach(ctx, tx, scope, pm, now); err != nil {
-		return err
-	}
-	cust, err := tx.Customer(ctx, scope, pm.CustomerID)
-	if err != nil {
-		return err
-	}
-	if cust.DefaultPaymentMethodID != pm.ID {
-		return nil
-	}
-	from := cust.Version
-	cust.DefaultPaymentMethodID = ""
-	cust.Version++
-	cust.UpdatedAt = now
-	if err := tx.UpdateCustomer(ctx, cust, from); err != nil {
-		return err
-	}
-	return s.emit(ctx, tx, scope, till.EventCustomerUpdated, "customer", cust.ID, cust.Version, cust, now)
+	return s.detachMethod(ctx, tx, scope, pm, now)
 }
 
 // reopenLink returns a link whose attempt failed to pending, so its payer

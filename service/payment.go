@@ -113,14 +113,18 @@ func (s *Service) UpdatePayment(ctx context.Context, c *Caller, idem *Idem, id s
 // is in the account's clock: a test clock ahead of the wall clock makes the
 // task due sooner in real time.
 func (s *Service) scheduleTask(ctx context.Context, tx till.Tx, a *till.Account, p *till.Payment) error {
-	runAt := *p.ScheduledAt
+	return s.queueAt(ctx, tx, a, p, taskScheduled, *p.ScheduledAt)
+}
+
+// queueAt queues a task of kind about p at time at of the account's clock:
+// in test mode a test clock ahead of the wall clock makes it due sooner in
+// real time.
+func (s *Service) queueAt(ctx context.Context, tx till.Tx, a *till.Account, p *till.Payment, kind string, at time.Time) error {
 	if !p.Livemode {
-		runAt = runAt.Add(-a.TestClockOffset)
+		at = at.Add(-a.TestClockOffset)
 	}
-	return tx.CreateTask(ctx, &till.Task{
-		ID: s.ids.NewID(till.PrefixTask), Kind: taskScheduled, AccountID: p.AccountID, Livemode: p.Livemode,
-		Ref: p.ID, RunAt: runAt, CreatedAt: s.clock.Now(),
-	})
+	return tx.CreateTask(ctx, &till.Task{ID: s.ids.NewID(till.PrefixTask), Kind: kind, AccountID: p.AccountID,
+		Livemode: p.Livemode, Ref: p.ID, RunAt: at, CreatedAt: s.clock.Now()})
 }
 
 // maybeRetry plans the next try of a failed off-session charge after a soft
