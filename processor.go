@@ -152,3 +152,13 @@ func SoftDecline(code string) bool {
 	}
 	return false
 }
+
+// MethodKeeper is a processor that keeps payment methods of its own
+// (Stripe's pm_…): Till saves a reference to one and reads its card's
+// details, and never sees its number. Such a processor takes no card
+// numbers from Till.
+type MethodKeeper interface {
+	// Method returns the card details of the processor's method ref, or a
+	// till.Error with code resource_missing when it has none by that name.
+	Method(ctx context.Context, ref string) (CardDetails, error)
+}

@@ -89,6 +89,9 @@ type Options struct {
 	NoWorkers bool
 	// SMTPURL sends receipts over SMTP instead of the local mailbox.
 	SMTPURL string
+	// Connectors are the processors besides the simulator accounts may
+	// choose (service.Config.Connectors).
+	Connectors map[string]service.Connector
 }
 
 // Each runs fn as a subtest on every backend.
@@ -156,6 +159,7 @@ func Start(tb testing.TB, b Backend, opts ...Options) *Env {
 			}
 			return sim, nil
 		},
+		Connectors: o.Connectors,
 	})
 	// The same composition as till serve: the native API and, under /pay/,
 	// the pages in their own middleware stack.

@@ -348,7 +348,7 @@ func (s *Service) UpdateAccount(ctx context.Context, c *Caller, idem *Idem, in A
 				return err
 			}
 			from := a.Version
-			if err := applyAccountUpdate(a, in, c.Livemode); err != nil {
+			if err := s.applyAccountUpdate(a, in, c.Livemode); err != nil {
 				return err
 			}
 			a.Version++
@@ -366,7 +366,7 @@ func (s *Service) UpdateAccount(ctx context.Context, c *Caller, idem *Idem, in A
 	return out, err
 }
 
-func applyAccountUpdate(a *till.Account, in AccountParams, livemode bool) error {
+func (s *Service) applyAccountUpdate(a *till.Account, in AccountParams, livemode bool) error {
 	var v till.Validator
 	text := func(field string, p *string, max int, required bool) {
 		if p == nil {
@@ -512,15 +512,28 @@ func applyAccountUpdate(a *till.Account, in AccountParams, livemode bool) error 
 		a.AllowedOrigins = validateOrigins(&v, *in.AllowedOrigins)
 	}
 	if in.Processor != nil {
-		switch in.Processor.Name {
-		case till.ProcessorSimulator:
+		_, connector := s.procs.connectors[in.Processor.Name]
+		switch {
+		case in.Processor.Name == till.ProcessorSimulator:
 			if livemode {
 				v.Add("processor.name", "the simulator only runs in test mode")
+			} else if in.Processor.SecretKey != "" || in.Processor.WebhookSecret != "" {
+				v.Add("processor.secretKey", "the simulator takes no secrets")
 			} else {
 				a.TestProcessor = till.ProcessorSettings{Name: till.ProcessorSimulator}
 			}
+		case connector:
+			ps, err := s.sealProcessor(&v, a.ID, livemode, *in.Processor, a.Processor(livemode))
+			if err != nil {
+				return err
+			}
+			if livemode {
+				a.LiveProcessor = ps
+			} else {
+				a.TestProcessor = ps
+			}
 		default:
-			v.Add("processor.name", "processor.name must be \"simulator\" (the only processor of this build)")
+			v.Add("processor.name", "processor.name must be one of %s", strings.Join(s.ProcessorNames(), ", "))
 		}
 	}
 	return v.Err()

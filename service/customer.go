@@ -257,6 +257,10 @@ func (s *Service) cardForVault(ctx context.Context, c *Caller, in *till.Card, fi
 	if err != nil {
 		return till.Card{}, err
 	}
+	if _, keeps := proc.(till.MethodKeeper); keeps {
+		return till.Card{}, till.ParamError(till.EValidation, field,
+			"This account's processor (%s) keeps cards itself and takes no card numbers from Till: save the card with the processor (Stripe.js) and send its payment method id as providerRef.", proc.Name())
+	}
 	cctx, cancel := s.callContext(ctx)
 	defer cancel()
 	res, err := proc.Verify(cctx, till.VerifyRequest{AccountID: c.Account.ID, Livemode: c.Livemode, Source: till.PaymentSource{Card: &card}})
@@ -288,6 +292,40 @@ func (s *Service) sealCard(c *Caller, id, customerID string, card till.Card, now
 	}, nil
 }
 
+// keptMethod makes payment method id of a method the account's processor
+// keeps (providerRef), with the card details the processor reports.
+func (s *Service) keptMethod(ctx context.Context, c *Caller, id, customerID, provider, ref string, now time.Time) (*till.PaymentMethod, error) {
+	if err := s.checkProcessor(ctx, c.Account, c.Livemode); err != nil {
+		return nil, err
+	}
+	proc, err := s.proc(ctx, c.Account, c.Livemode)
+	if err != nil {
+		return nil, err
+	}
+	keeper, ok := proc.(till.MethodKeeper)
+	if !ok {
+		return nil, till.ParamError(till.EValidation, "providerRef",
+			"This account's processor (%s) keeps no payment methods of its own; send card or token.", proc.Name())
+	}
+	if provider != "" && provider != proc.Name() {
+		return nil, till.ParamError(till.EValidation, "provider", "This account's processor in this mode is %s, not %q.", proc.Name(), provider)
+	}
+	cctx, cancel := s.callContext(ctx)
+	defer cancel()
+	card, err := keeper.Method(cctx, ref)
+	if err != nil {
+		if e, ok := till.AsError(err); ok {
+			if e.Code == till.ENotFound {
+				return nil, paramNotFound("payment method at "+proc.Name(), ref, "providerRef")
+			}
+			return nil, err
+		}
+		return nil, till.Errorf(till.EUnavailable, "The processor could not be asked about the payment method; try again.")
+	}
+	return &till.PaymentMethod{ID: id, AccountID: c.Account.ID, Livemode: c.Livemode, CustomerID: customerID, Type: "card",
+		Card: card, Provider: proc.Name(), ProviderRef: ref, Version: 1, CreatedAt: now}, nil
+}
+
 // tokenTTL is how long a card token can be attached.
 const tokenTTL = time.Hour
 
@@ -305,8 +343,8 @@ func (s *Service) AddPaymentMethod(ctx context.Context, c *Caller, idem *Idem, c
 	if sources != 1 {
 		v.Add("card", "send exactly one of card, token or providerRef")
 	}
-	if in.ProviderRef != "" {
-		v.Add("providerRef", "this account's processor (simulator) keeps no payment methods of its own; send card or token")
+	if ref := in.ProviderRef; ref != "" && (len(ref) > 255 || strings.ContainsFunc(ref, func(r rune) bool { return r <= ' ' || r > '~' })) {
+		v.Add("providerRef", "providerRef is the processor's id of the payment method, such as pm_1Nv… (printable, at most 255 characters)")
 	}
 	if err := v.Err(); err != nil {
 		return nil, false, err
@@ -316,6 +354,12 @@ func (s *Service) AddPaymentMethod(ctx context.Context, c *Caller, idem *Idem, c
 	err := s.idempotent(ctx, c, idem, OpPaymentMethodSave, &saved, func() error {
 		now := s.now(c.Account, c.Livemode)
 		id := s.ids.NewID(till.PrefixPaymentMethod)
+		if in.ProviderRef != "" {
+			var err error
+			if pm, err = s.keptMethod(ctx, c, id, customerID, in.Provider, in.ProviderRef, now); err != nil {
+				return err
+			}
+		}
 		if in.Card != nil {
 			card, err := s.cardForVault(ctx, c, in.Card, "card")
 			if err != nil {

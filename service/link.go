@@ -109,6 +109,13 @@ func (s *Service) CreatePaymentLink(ctx context.Context, c *Caller, idem *Idem, 
 			if err := s.checkProcessor(ctx, a, scope.Livemode); err != nil {
 				return err
 			}
+			proc, err := s.proc(ctx, a, scope.Livemode)
+			if err != nil {
+				return err
+			}
+			if _, keeps := proc.(till.MethodKeeper); keeps {
+				return till.Conflict("A payment link's page takes the card itself, and this account's processor (%s) takes no card numbers from Till; use the processor's own hosted page for this mode.", proc.Name())
+			}
 			if req.customerID != "" {
 				cust, err = tx.Customer(ctx, scope, req.customerID)
 				if err != nil || cust.Deleted {

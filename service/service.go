@@ -29,6 +29,9 @@ type Config struct {
 	IDs       till.IDSource
 	Keyring   *vault.Keyring
 	Processor ProcessorFactory
+	// Connectors make the processors accounts can choose besides the
+	// simulator, by name ("stripe"), from the account's secret key.
+	Connectors map[string]Connector
 	// PublicBaseURL is the origin of payment-link and authentication URLs.
 	PublicBaseURL string
 	// Instance names this process as the holder of leases.
@@ -72,7 +75,8 @@ type Service struct {
 	clock     till.Clock
 	ids       till.IDSource
 	keys      *vault.Keyring
-	proc      ProcessorFactory
+	factory   ProcessorFactory
+	procs     processors
 	baseURL   string
 	instance  string
 	lease     time.Duration
@@ -125,7 +129,8 @@ func New(cfg Config) *Service {
 		cfg.Instance = "inst_" + till.RandomString(12)
 	}
 	s := &Service{
-		store: cfg.Store, clock: cfg.Clock, ids: cfg.IDs, keys: cfg.Keyring, proc: cfg.Processor,
+		store: cfg.Store, clock: cfg.Clock, ids: cfg.IDs, keys: cfg.Keyring, factory: cfg.Processor,
+		procs:   processors{connectors: cfg.Connectors},
 		baseURL: strings.TrimRight(cfg.PublicBaseURL, "/"), instance: cfg.Instance, lease: cfg.Lease,
 		timeout: cfg.ProcessorTimeout, recAfter: cfg.ReconcileAfter, log: cfg.Logger, auth: newKeyCache(), hook: cfg.Hook,
 		renderer: cfg.Renderer, mailer: cfg.Mailer, retention: cfg.IdempotencyRetention,

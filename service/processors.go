@@ -1,0 +1,126 @@
+package service
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/tillpay/till"
+)
+
+// Connector makes the processor of an account from its secret key at the
+// processor (Stripe's sk_…). A connector's processor keeps no state of its
+// own beyond its HTTP client, so one is made per key and kept.
+type Connector func(secretKey string) till.Processor
+
+// processors holds the connectors by name and the processors made from
+// them, by account, mode and the sealed key they were made from.
+type processors struct {
+	connectors map[string]Connector
+	mu         sync.Mutex
+	made       map[string]till.Processor
+}
+
+// proc returns the processor account a uses in a mode: a connector's
+// (Stripe), made from the account's sealed secret key, or the one the
+// factory gives (the simulator).
+func (s *Service) proc(ctx context.Context, a *till.Account, livemode bool) (till.Processor, error) {
+	ps := a.Processor(livemode)
+	conn, ok := s.procs.connectors[ps.Name]
+	if !ok || ps.Name == till.ProcessorSimulator {
+		return s.factory(ctx, a, livemode)
+	}
+	if ps.SealedSecretKey == nil {
+		return nil, till.Errorf(till.EConflict, "The account's %s processor has no secret key; set processor.secretKey with PATCH /v1/account.", ps.Name)
+	}
+	cacheKey := a.ID + "\x00" + ps.Name + "\x00" + ps.DataKeyID + "\x00" + string(ps.SealedSecretKey)
+	s.procs.mu.Lock()
+	p := s.procs.made[cacheKey]
+	s.procs.mu.Unlock()
+	if p != nil {
+		return p, nil
+	}
+	key, err := s.open(ctx, ps.SealedSecretKey, ps.DataKeyID, processorAAD(a.ID, livemode, "secretKey"))
+	if err != nil {
+		return nil, err
+	}
+	p = conn(string(key))
+	s.procs.mu.Lock()
+	if s.procs.made == nil {
+		s.procs.made = map[string]till.Processor{}
+	}
+	s.procs.made[cacheKey] = p
+	s.procs.mu.Unlock()
+	return p, nil
+}
+
+// processorAAD binds a sealed processor secret to its account, mode and
+// field.
+func processorAAD(accountID string, livemode bool, field string) []byte {
+	mode := "test"
+	if livemode {
+		mode = "live"
+	}
+	return []byte("till processor\x00" + accountID + "\x00" + mode + "\x00" + field)
+}
+
+// stripeKeyPrefixes are the secret keys a Stripe processor takes in each
+// mode: a secret or a restricted key of that mode.
+var stripeKeyPrefixes = map[bool][]string{false: {"sk_test_", "rk_test_"}, true: {"sk_live_", "rk_live_"}}
+
+// sealProcessor validates processor settings for a connector and returns
+// them with the secret key sealed. Without a key it keeps the one set
+// before for the same processor.
+func (s *Service) sealProcessor(v *till.Validator, accountID string, livemode bool, in ProcessorParams, cur till.ProcessorSettings) (till.ProcessorSettings, error) {
+	key := strings.TrimSpace(in.SecretKey)
+	mode := "test"
+	if livemode {
+		mode = "live"
+	}
+	keep := key == "" && cur.Name == in.Name && cur.SealedSecretKey != nil
+	switch {
+	case keep:
+	case key == "":
+		v.Add("processor.secretKey", "processor.secretKey is required: the account's Stripe secret key of %s mode (%s…)", mode, stripeKeyPrefixes[livemode][0])
+	case !hasAnyPrefix(key, stripeKeyPrefixes[livemode]) || len(key) < 16 || len(key) > 255 || strings.ContainsAny(key, " \t\r\n"):
+		v.Add("processor.secretKey", "processor.secretKey must be a Stripe secret or restricted key of %s mode (%s… or %s…)", mode,
+			stripeKeyPrefixes[livemode][0], stripeKeyPrefixes[livemode][1])
+	}
+	if in.WebhookSecret != "" {
+		v.Add("processor.webhookSecret", "Till does not receive Stripe's webhooks yet, so it takes no webhook secret: leave it out. Outcomes Stripe settles later are found by asking Stripe (the reconciler).")
+	}
+	if v.Err() != nil || keep {
+		return cur, nil
+	}
+	if s.keys == nil {
+		return cur, till.Errorf(till.EUnavailable, "This server has no keyring to keep processor secrets.")
+	}
+	sealed, dk, err := s.keys.Seal([]byte(key), processorAAD(accountID, livemode, "secretKey"))
+	if err != nil {
+		return cur, err
+	}
+	return till.ProcessorSettings{Name: in.Name, SecretKeyLast4: key[len(key)-4:], SealedSecretKey: sealed, DataKeyID: dk}, nil
+}
+
+func hasAnyPrefix(s string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// ProcessorNames lists the processors an account can choose, sorted:
+// the simulator (test mode) and the connectors.
+func (s *Service) ProcessorNames() []string {
+	names := []string{till.ProcessorSimulator}
+	for n := range s.procs.connectors {
+		if n != till.ProcessorSimulator {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
