@@ -54,7 +54,8 @@ var layers = []layerRule{
 	// Adapters behind the domain's interfaces: the domain only.
 	{pattern: "sqlite", till: []string{"", "internal/migration"}, thirdParty: []string{"modernc.org/sqlite"}},
 	{pattern: "postgres", till: []string{"", "internal/migration"}, thirdParty: []string{"github.com/jackc/pgx/v5"}},
-	{pattern: "processor/*", till: []string{""}},
+	{pattern: "processor/simulator", till: []string{""}},
+	{pattern: "processor/stripe", till: []string{""}, thirdParty: []string{"github.com/stripe/stripe-go/v85"}},
 	{pattern: "pdf", till: []string{""}, thirdParty: []string{"codeberg.org/go-pdf/fpdf", "golang.org/x/image", "golang.org/x/text"}, testThirdParty: []string{"github.com/ledongthuc/pdf"}},
 	{pattern: "smtp", till: []string{""}, thirdParty: []string{"github.com/wneessen/go-mail"}},
 	{pattern: "webhook", till: []string{""}},

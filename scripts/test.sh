@@ -6,8 +6,9 @@
 #      and exports TILL_TEST_DATABASE_URL and TILL_TEST_CHROMIUM for the tests (see internal/testenv);
 #   3. installs the pinned npm packages the webhook verification tests and the browser tests' accessibility audit
 #      (axe-core) use (npm ci in e2e/testdata/node) when node_modules is missing or older than package-lock.json;
-#   4. runs go test -race -count=1 on the packages, then a short fuzz run of every fuzz target (scripts/fuzz.sh);
-#   5. stops the server and removes its directory, whatever happened, and exits with the tests' status.
+#   4. installs stripe-mock (go install from the Go module proxy) for the Stripe connector's tests when missing;
+#   5. runs go test -race -count=1 on the packages, then a short fuzz run of every fuzz target (scripts/fuzz.sh);
+#   6. stops the server and removes its directory, whatever happened, and exits with the tests' status.
 #
 # Usage: scripts/test.sh [packages...]              (packages default to ./...)
 #
@@ -89,6 +90,18 @@ elif [[ ! -d "$node_dir/node_modules" || "$node_dir/package-lock.json" -nt "$nod
 	else
 		deps_warn "npm ci in $node_dir failed; the webhook verification tests and the axe-core accessibility audits will skip"
 	fi
+fi
+
+# The Stripe connector's tests send every request to stripe-mock, which validates it against Stripe's API
+# description. It comes from the Go module proxy (go install), never a downloaded binary; the version is
+# testenv.StripeMockVersion's.
+stripe_mock_version=$(sed -n 's/^const StripeMockVersion = "\(.*\)"$/\1/p' internal/testenv/stripemock.go)
+stripe_mock_bin="$(go env GOPATH | cut -d: -f1)/bin/stripe-mock"
+if [[ -n "${GOBIN:-}" ]]; then stripe_mock_bin="$GOBIN/stripe-mock"; fi
+if [[ ! -x "$stripe_mock_bin" ]] || ! go version -m "$stripe_mock_bin" 2>/dev/null | grep -q "mod.*github.com/stripe/stripe-mock.*$stripe_mock_version"; then
+	phase "go install github.com/stripe/stripe-mock@$stripe_mock_version"
+	job_run go install "github.com/stripe/stripe-mock@$stripe_mock_version" ||
+		deps_warn "go install of stripe-mock failed; the Stripe connector's tests against it will skip"
 fi
 
 phase "go test -race -count=1 ${packages[*]}"
