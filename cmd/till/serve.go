@@ -26,6 +26,7 @@ import (
 	"github.com/tillpay/till/middleware"
 	"github.com/tillpay/till/pdf"
 	"github.com/tillpay/till/processor/simulator"
+	stripeproc "github.com/tillpay/till/processor/stripe"
 	"github.com/tillpay/till/service"
 	"github.com/tillpay/till/smtp"
 	"github.com/tillpay/till/sqlite"
@@ -42,6 +43,7 @@ type serveConfig struct {
 	rateLimit        float64
 	lease            time.Duration
 	processorTimeout time.Duration
+	stripeAPIURL     string
 	idemRetention    time.Duration
 	workers          int
 	smtpURL          string
@@ -60,6 +62,7 @@ func serveFlags(cfg *serveConfig, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&cfg.logLevel, "log-level", envOr("TILL_LOG_LEVEL", "info"), "debug, info, warn or error (TILL_LOG_LEVEL)")
 	fs.Float64Var(&cfg.rateLimit, "rate-limit", envFloat("TILL_RATE_LIMIT", 500), "sustained requests per second per API key, 0 for none (TILL_RATE_LIMIT)")
 	fs.DurationVar(&cfg.lease, "lease", envDuration("TILL_LEASE", 30*time.Second), "how long a process holds work before another may take it over (TILL_LEASE)")
+	fs.StringVar(&cfg.stripeAPIURL, "stripe-api-url", envOr("TILL_STRIPE_API_URL", ""), "Stripe's API base URL for the stripe processor, e.g. a stripe-mock; empty is Stripe's own (TILL_STRIPE_API_URL)")
 	fs.DurationVar(&cfg.processorTimeout, "processor-timeout", envDuration("TILL_PROCESSOR_TIMEOUT", 15*time.Second), "bound of one processor call (TILL_PROCESSOR_TIMEOUT)")
 	fs.DurationVar(&cfg.idemRetention, "idempotency-retention", envDuration("TILL_IDEMPOTENCY_RETENTION", service.DefaultIdempotencyRetention),
 		"how long a completed Idempotency-Key is remembered, at least 24h (TILL_IDEMPOTENCY_RETENTION)")
@@ -194,6 +197,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 			return sim, nil
 		},
+		Connectors: map[string]service.Connector{stripeproc.Name: func(key string) till.Processor {
+			return stripeproc.New(stripeproc.Config{SecretKey: key, APIURL: cfg.stripeAPIURL})
+		}},
 	})
 	if st.exclusive {
 		// Only this process uses the store: whatever an earlier process held

@@ -55,19 +55,34 @@ func StripeMock(tb testing.TB) string {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	cmd := exec.Command(bin, "-http-addr", addr)
+	// Without -https-addr it would also listen for HTTPS on 12112, which a
+	// second stripe-mock (another package's tests) would find taken.
+	cmd := exec.Command(bin, "-http-addr", addr, "-https-addr", "127.0.0.1:0")
 	if err := cmd.Start(); err != nil {
 		tb.Fatalf("testenv: starting stripe-mock: %v", err)
 	}
-	tb.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	tb.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+	})
 	url := "http://" + addr
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	// stripe-mock reads Stripe's whole API description first: seconds, more
+	// on a loaded machine.
+	for deadline := time.Now().Add(90 * time.Second); ; {
 		if res, err := http.Get(url + "/v1/payment_methods/pm_card_visa"); err == nil {
 			res.Body.Close()
 			return url
 		}
+		select {
+		case err := <-exited:
+			exited <- err
+			tb.Fatalf("testenv: stripe-mock exited before answering at %s: %v", url, err)
+		case <-time.After(50 * time.Millisecond):
+		}
 		if time.Now().After(deadline) {
-			tb.Fatalf("testenv: stripe-mock did not answer at %s", url)
+			tb.Fatalf("testenv: stripe-mock did not answer at %s within 90 s", url)
 		}
 	}
 }
