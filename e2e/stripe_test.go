@@ -73,6 +73,9 @@ func (s *stripeScenario) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"type": "card_error", "code": "card_declined",
 				"decline_code": "insufficient_funds", "message": "Your card has insufficient funds.", "payment_intent": pi}})
 			return
+		case form.Get("payment_method") == "pm_card_threeDSecureRequired":
+			pi["status"] = "requires_action"
+			pi["next_action"] = map[string]any{"type": "redirect_to_url", "redirect_to_url": map[string]any{"url": stripeAuthURL, "return_url": nil}}
 		case form.Get("capture_method") == "manual":
 			pi["status"], pi["amount_capturable"] = "requires_capture", amount
 		default:
@@ -110,6 +113,9 @@ func (s *stripeScenario) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(res.StatusCode)
 	w.Write(out)
 }
+
+// stripeAuthURL is where the scenario's Stripe sends a payer to authenticate.
+const stripeAuthURL = "https://hooks.stripe.com/3d_secure_2/hosted?merchant=acct_1&payment_intent=pi_x"
 
 // TestStripeLive runs live-mode money through Till's HTTP API with the
 // Stripe connector, every Stripe request validated by stripe-mock: a
@@ -162,6 +168,18 @@ func TestStripeLive(t *testing.T) {
 		}
 		if p := Must[*api.Payment](t)(live.Payment(ctx, d.PaymentID)); p.Status != "retry_scheduled" {
 			t.Errorf("soft decline: %s", p.Status)
+		}
+
+		// Stripe asks for authentication: the payer is sent to Stripe's page,
+		// and Till's simulated challenge is not offered.
+		sca := Must[*api.PaymentMethod](t)(live.AddPaymentMethod(ctx, cust.ID, api.PaymentMethodCreate{ProviderRef: "pm_card_threeDSecureRequired"}))
+		_, err = live.Charge(ctx, api.ChargeRequest{CustomerID: cust.ID, PaymentMethodID: sca.ID, Amount: Amount(900), Currency: "EUR", Description: "sca"})
+		d = APIError(t, err, 402, "card_declined").Decline()
+		if d == nil || d.DeclineCode != "authentication_required" || d.NextActionURL != stripeAuthURL {
+			t.Fatalf("authentication: %+v", d)
+		}
+		if p := Must[*api.Payment](t)(live.Payment(ctx, d.PaymentID)); p.Status != "requires_action" || p.NextAction == nil || p.NextAction.URL != stripeAuthURL {
+			t.Errorf("requires_action: %+v", p)
 		}
 
 		// The answer of this charge is lost: Till leaves it processing, and

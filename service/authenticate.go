@@ -75,6 +75,9 @@ func (s *Service) CompleteAuthentication(ctx context.Context, token string, appr
 		if cur.Livemode {
 			return till.Errorf(till.ELiveForbidden, "Simulated authentication is only available in test mode.")
 		}
+		if cur.Provider != till.ProcessorSimulator {
+			return till.Conflict("This payment's processor (%s) authenticates its payer itself; the simulated challenge is only for the simulator.", cur.Provider)
+		}
 		scope := till.Scope{AccountID: cur.AccountID, Livemode: cur.Livemode}
 		a, err := tx.Account(ctx, cur.AccountID)
 		if err != nil {

@@ -180,7 +180,7 @@ func (s *Service) PayPage(ctx context.Context, token string, q LinkQuote) (*PayV
 			Currency: cur, AmountSubtotal: p.AmountSubtotal, TaxAmount: p.TaxAmount, AmountTotal: p.AmountTotal,
 			TaxBehavior: p.TaxBehavior, TaxBreakdown: p.TaxBreakdown, LineItems: p.LineItems,
 			Status: p.Status, Livemode: p.Livemode, Failure: p.Failure, ExpiresAt: p.ExpiresAt, SuccessURL: p.SuccessURL,
-			CanAuthenticate: p.Status == till.StatusRequiresAction && !p.Livemode,
+			CanAuthenticate: p.Status == till.StatusRequiresAction && !p.Livemode && p.Provider == till.ProcessorSimulator,
 		}
 		if v.MerchantName == "" {
 			v.MerchantName = a.Name

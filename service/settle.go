@@ -126,7 +126,13 @@ func (s *Service) applyResult(ctx context.Context, tx till.Tx, a *till.Account, 
 		if p.LinkToken == "" {
 			p.LinkToken = till.RandomString(32)
 		}
-		p.NextAction = &till.NextAction{Type: "authenticate", URL: s.baseURL + "/pay/" + p.LinkToken}
+		// The payer authenticates where the processor says, or on Till's
+		// page (the simulator's challenge).
+		url := s.baseURL + "/pay/" + p.LinkToken
+		if res.NextActionURL != "" {
+			url = res.NextActionURL
+		}
+		p.NextAction = &till.NextAction{Type: "authenticate", URL: url}
 		to = till.StatusRequiresAction
 		if p.Kind == till.KindCharge {
 			// The payer has ActionLifetime to authenticate; a link keeps
