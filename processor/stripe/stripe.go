@@ -2,8 +2,9 @@
 // stripe-go library: off-session PaymentIntents for charges and holds
 // (confirm, off_session, capture_method=manual), their capture and cancel,
 // refunds, and the lookup of an attempt by its reference. Methods live at
-// Stripe (pm_…): Till keeps their reference and card details, and never
-// sends Stripe a card number — a source with one is refused.
+// Stripe (pm_…, or cus_…/pm_… for one attached to a Stripe customer): Till
+// keeps their reference and card details, and never sends Stripe a card
+// number — a source with one is refused.
 //
 // Every call that moves money carries the attempt's reference as Stripe's
 // Idempotency-Key and in metadata[till_reference], so the same reference
@@ -17,6 +18,8 @@ package stripe
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"strings"
 
@@ -73,17 +76,37 @@ func errCardNumber() error {
 	return till.Errorf(till.EValidation, "The Stripe processor takes no card numbers from Till: save the card at Stripe and use its payment method id (pm_…).")
 }
 
-// methodRef returns the Stripe payment method of src.
-func methodRef(src till.PaymentSource) (string, error) {
-	if src.Card != nil || src.ProviderRef == "" {
-		return "", errCardNumber()
+// methodRef returns the Stripe payment method of src and, when its
+// reference names one, the customer it is attached to.
+func methodRef(src till.PaymentSource) (customer, method string, err error) {
+	if src.Card != nil {
+		return "", "", errCardNumber()
 	}
-	return src.ProviderRef, nil
+	if src.ProviderRef == "" {
+		return "", "", till.Errorf(till.EValidation, "The Stripe processor charges a Stripe payment method (pm_…); the source names none.")
+	}
+	customer, method = splitRef(src.ProviderRef)
+	return customer, method, nil
 }
 
-// Method returns the card details of Stripe payment method ref.
+// splitRef splits a saved method's reference, "pm_…" or "cus_…/pm_…", into
+// its customer (or "") and its payment method. till.ChargeRequest carries no
+// Stripe customer, and Stripe refuses to charge a method attached to a
+// customer without naming that customer, so a method saved on a Stripe
+// customer is referenced as "cus_…/pm_…".
+func splitRef(ref string) (customer, method string) {
+	if c, m, ok := strings.Cut(ref, "/"); ok && strings.HasPrefix(c, "cus_") {
+		return c, m
+	}
+	return "", ref
+}
+
+// Method returns the card details of Stripe payment method ref ("pm_…" or
+// "cus_…/pm_…"): a till error with code resource_missing when Stripe has no
+// such method, with code validation_error when it is not a card.
 func (p *Processor) Method(ctx context.Context, ref string) (till.CardDetails, error) {
-	pm, err := p.c.V1PaymentMethods.Retrieve(ctx, ref, nil)
+	_, method := splitRef(ref)
+	pm, err := p.c.V1PaymentMethods.Retrieve(ctx, method, nil)
 	if err != nil {
 		var se *stripe.Error
 		if errors.As(err, &se) && se.HTTPStatusCode == http.StatusNotFound {
@@ -113,26 +136,28 @@ func brand(b string) string {
 
 // Verify checks that a saved method exists at Stripe.
 func (p *Processor) Verify(ctx context.Context, r till.VerifyRequest) (*till.ProcessorResult, error) {
-	ref, err := methodRef(r.Source)
-	if err != nil {
+	if _, _, err := methodRef(r.Source); err != nil {
 		return nil, err
 	}
-	if _, err := p.Method(ctx, ref); err != nil {
+	if _, err := p.Method(ctx, r.Source.ProviderRef); err != nil {
 		return nil, err
 	}
-	return &till.ProcessorResult{Outcome: till.ProcessorSucceeded, ProviderRef: ref}, nil
+	return &till.ProcessorResult{Outcome: till.ProcessorSucceeded, ProviderRef: r.Source.ProviderRef}, nil
 }
 
 // Charge confirms a PaymentIntent for the saved method: captured at once,
 // or held (capture_method=manual) when r.Capture is false.
 func (p *Processor) Charge(ctx context.Context, r till.ChargeRequest) (*till.ProcessorResult, error) {
-	ref, err := methodRef(r.Source)
+	customer, method, err := methodRef(r.Source)
 	if err != nil {
 		return nil, err
 	}
 	params := &stripe.PaymentIntentCreateParams{
 		Amount: stripe.Int64(r.Amount), Currency: stripe.String(strings.ToLower(r.Currency)),
-		PaymentMethod: stripe.String(ref), Confirm: stripe.Bool(true), PaymentMethodTypes: []*string{stripe.String("card")},
+		PaymentMethod: stripe.String(method), Confirm: stripe.Bool(true), PaymentMethodTypes: []*string{stripe.String("card")},
+	}
+	if customer != "" {
+		params.Customer = stripe.String(customer)
 	}
 	if r.OffSession {
 		params.OffSession = stripe.Bool(true)
@@ -171,7 +196,11 @@ func (p *Processor) Release(ctx context.Context, r till.ReleaseRequest) (*till.P
 	if err != nil {
 		return declineOrError(err)
 	}
-	return &till.ProcessorResult{Outcome: till.ProcessorSucceeded, ProviderRef: pi.ID}, nil
+	ref := pi.ID
+	if ref == "" {
+		ref = r.ProviderRef
+	}
+	return &till.ProcessorResult{Outcome: till.ProcessorSucceeded, ProviderRef: ref}, nil
 }
 
 // Refund refunds r.Amount of a captured PaymentIntent.
@@ -190,9 +219,18 @@ func (p *Processor) Refund(ctx context.Context, r till.RefundRequest) (*till.Pro
 	return refundResult(re), nil
 }
 
-// Lookup finds the PaymentIntent (or the refund) Stripe made for
-// r.Reference, by its metadata. Not found means Stripe never acted on it:
-// sending it again under the same Idempotency-Key is safe.
+// Lookup finds the PaymentIntent Stripe made for charge reference
+// r.Reference, with Stripe's search (metadata['till_reference']); listing
+// PaymentIntents cannot filter by metadata. Not found (resource_missing)
+// sends the caller back to the request under the same Idempotency-Key,
+// which is safe: Stripe answers a key it has seen with its first answer
+// for 24 hours, and search, which lags writes by up to about a minute, is
+// complete long before that.
+//
+// Refunds, captures and releases are not found: Stripe cannot search
+// refunds, and a capture or a cancel keeps the charge's metadata. For them,
+// too, the caller resends under the same Idempotency-Key, which acts once
+// within those 24 hours.
 func (p *Processor) Lookup(ctx context.Context, r till.LookupRequest) (*till.ProcessorResult, error) {
 	q := "metadata['" + metaReference + "']:'" + strings.ReplaceAll(r.Reference, "'", "") + "'"
 	for pi, err := range p.c.V1PaymentIntents.Search(ctx, &stripe.PaymentIntentSearchParams{SearchParams: stripe.SearchParams{Query: q}}).All(ctx) {
@@ -225,7 +263,10 @@ func intentResult(pi *stripe.PaymentIntent) *till.ProcessorResult {
 	default: // requires_payment_method, canceled: the attempt failed
 		code, msg := till.DeclineGeneric, "The card was declined."
 		if e := pi.LastPaymentError; e != nil {
-			code, msg = declineCode(e), e.Msg
+			code = declineCode(e)
+			if e.Msg != "" {
+				msg = e.Msg
+			}
 		}
 		res.Outcome, res.DeclineCode, res.Message, res.SoftDecline = till.ProcessorDeclined, code, msg, till.SoftDecline(code)
 	}
@@ -305,5 +346,9 @@ func callError(err error) error {
 		}
 		return &till.Error{Code: code, Message: "Stripe refused the request: " + se.Msg, Err: err}
 	}
-	return errors.Join(errors.New("stripe: no answer"), err)
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+		return fmt.Errorf("stripe: %w: %w", till.ErrProcessorTimeout, err)
+	}
+	return fmt.Errorf("stripe: no answer: %w", err)
 }
