@@ -20,6 +20,16 @@ const maxLinkTokenLen = 128
 // repeats the token.
 func linkNotFound() error { return till.NotFound("payment link", "…") }
 
+// linkPayment reads the payment whose link token is token: an unknown
+// token is linkNotFound's error, whatever the store's says.
+func linkPayment(ctx context.Context, tx till.Tx, token string) (*till.Payment, error) {
+	p, err := tx.PaymentByLinkToken(ctx, token)
+	if isNotFound(err) {
+		return nil, linkNotFound()
+	}
+	return p, err
+}
+
 // validLinkToken reports whether token has the shape of a token Till makes
 // (ASCII letters and digits).
 func validLinkToken(token string) bool {
@@ -62,10 +72,7 @@ func (s *Service) CompleteAuthentication(ctx context.Context, token string, appr
 	var attemptID string
 	err := s.store.Update(ctx, func(tx till.Tx) error {
 		p, attemptID = nil, ""
-		cur, err := tx.PaymentByLinkToken(ctx, token)
-		if isNotFound(err) {
-			return linkNotFound()
-		}
+		cur, err := linkPayment(ctx, tx, token)
 		if err != nil {
 			return err
 		}

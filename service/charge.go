@@ -43,11 +43,7 @@ func (s *Service) Charge(ctx context.Context, c *Caller, idem *Idem, in ChargePa
 		return nil
 	})
 	if idem == nil || !idem.Replayed {
-		status := till.Status("error")
-		if out != nil {
-			status = out.Status
-		}
-		s.obs.ChargeFinished(status)
+		s.obs.ChargeFinished(statusOf(out))
 	}
 	if err != nil {
 		return out, err

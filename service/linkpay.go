@@ -159,10 +159,7 @@ func (s *Service) PayPage(ctx context.Context, token string, q LinkQuote) (*PayV
 	var out *PayView
 	var quoteErr error
 	err := s.store.View(ctx, func(tx till.Tx) error {
-		p, err := tx.PaymentByLinkToken(ctx, token)
-		if isNotFound(err) {
-			return linkNotFound()
-		}
+		p, err := linkPayment(ctx, tx, token)
 		if err != nil {
 			return err
 		}
@@ -288,9 +285,7 @@ func (s *Service) PayLink(ctx context.Context, token string, in LinkPayParams) (
 	var a *till.Account
 	var p *till.Payment
 	err := s.store.View(ctx, func(tx till.Tx) (err error) {
-		if p, err = tx.PaymentByLinkToken(ctx, token); isNotFound(err) {
-			return linkNotFound()
-		} else if err != nil {
+		if p, err = linkPayment(ctx, tx, token); err != nil {
 			return err
 		}
 		a, err = tx.Account(ctx, p.AccountID)
@@ -319,7 +314,7 @@ func (s *Service) PayLink(ctx context.Context, token string, in LinkPayParams) (
 	scope := c.Scope()
 	var attemptID string
 	err = s.store.Update(ctx, func(tx till.Tx) error {
-		cur, err := tx.PaymentByLinkToken(ctx, token)
+		cur, err := linkPayment(ctx, tx, token)
 		if err != nil {
 			return err
 		}
