@@ -246,6 +246,21 @@ func TestPayLinkTaxAndValidation(t *testing.T) {
 			t.Errorf("customer: %+v", cust)
 		}
 
+		// A customer with all the tax ids it may have keeps them: its link is
+		// priced, and charged, without the payer's VAT number.
+		ids := []till.TaxID{}
+		for _, n := range []string{"11", "22", "33", "44", "55"} {
+			ids = append(ids, till.TaxID{Type: "us_ein", Value: n + "-3456789"})
+		}
+		full := Must[*api.Customer](t)(env.Client.CreateCustomer(ctx, api.CustomerCreate{Email: "full@example.com", Address: &api.Address{Country: "FR"}, TaxIDs: ids}))
+		_, token3 := newLink(t, env, 10000, func(r *api.PaymentLinkRequest) { r.CustomerID = full.ID })
+		q := Must[*service.PayView](t)(env.Service.PayPage(ctx, token3, service.LinkQuote{Country: "FR", VATNumber: "FR40303265045"}))
+		in3 := payer("full@example.com", "4242424242424242")
+		in3.Country, in3.VATNumber, in3.ExpectedTotal = "FR", "FR40303265045", q.AmountTotal
+		if p, err := env.Service.PayLink(ctx, token3, in3); err != nil || q.ReverseCharge || p.AmountTotal != 12000 {
+			t.Errorf("customer with %d tax ids: quote %d reverse %v, paid %+v %v", len(ids), q.AmountTotal, q.ReverseCharge, p, err)
+		}
+
 		_, token2 := newLink(t, env, 500)
 		_, err = env.Service.PayLink(ctx, token2, service.LinkPayParams{Email: "not an email", Country: "XX", VATNumber: "123",
 			Card: till.Card{Number: "4242424242424241", ExpMonth: 13, ExpYear: 123}})

@@ -51,8 +51,8 @@ func validateCustomerFields(v *till.Validator, c *till.Customer, email, name, ph
 		c.Address = validateAddress(v, "address", addr)
 	}
 	if taxIDs != nil {
-		if len(*taxIDs) > 5 {
-			v.Add("taxIds", "at most 5 tax ids")
+		if len(*taxIDs) > maxTaxIDs {
+			v.Add("taxIds", "at most %d tax ids", maxTaxIDs)
 		}
 		ids := make([]till.TaxID, 0, len(*taxIDs))
 		for i, t := range *taxIDs {
@@ -74,6 +74,9 @@ func validateCustomerFields(v *till.Validator, c *till.Customer, email, name, ph
 		till.ValidateMetadata(v, "metadata", md)
 	}
 }
+
+// maxTaxIDs bounds a customer's tax ids.
+const maxTaxIDs = 5
 
 // validEmail reports whether s is a bare email address (no display name),
 // at most 254 characters.

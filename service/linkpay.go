@@ -216,8 +216,9 @@ func (s *Service) PayPage(ctx context.Context, token string, q LinkQuote) (*PayV
 		if country == "" {
 			country = a.OriginCountry
 		}
-		priced := linkPricing(p, cust, country, vat)
-		if err := computeTax(a, cust, priced, now); err != nil {
+		priced := *p
+		priced.TaxCountry, priced.LineItems = country, append([]till.LineItem(nil), p.LineItems...)
+		if err := computeTax(a, withPayerVAT(cust, vat), &priced, now); err != nil {
 			return err
 		}
 		v.Country, v.VATNumber = country, vat
@@ -237,17 +238,15 @@ func (s *Service) PayPage(ctx context.Context, token string, q LinkQuote) (*PayV
 	return out, quoteErr
 }
 
-// linkPricing is a copy of link p to price for a payer in country with the
-// EU VAT number vat (which joins the customer's tax ids for it).
-func linkPricing(p *till.Payment, cust *till.Customer, country, vat string) *till.Payment {
-	c := *p
-	c.TaxCountry = country
-	c.LineItems = append([]till.LineItem(nil), p.LineItems...)
-	if vat != "" && !hasTaxID(cust, vat) {
-		cc := *cust
-		cc.TaxIDs = append(append([]till.TaxID(nil), cust.TaxIDs...), till.TaxID{Type: "eu_vat", Value: vat})
-		*cust = cc
+// withPayerVAT returns cust with the payer's EU VAT number vat among its
+// tax ids (a copy when vat is added): the customer the hosted page prices
+// for, and the one paying saves. A customer with maxTaxIDs keeps its own.
+func withPayerVAT(cust *till.Customer, vat string) *till.Customer {
+	if vat == "" || hasTaxID(cust, vat) || len(cust.TaxIDs) >= maxTaxIDs {
+		return cust
 	}
+	c := *cust
+	c.TaxIDs = append(append([]till.TaxID(nil), cust.TaxIDs...), till.TaxID{Type: "eu_vat", Value: vat})
 	return &c
 }
 
@@ -462,8 +461,8 @@ func (s *Service) linkCustomer(ctx context.Context, tx till.Tx, p *till.Payment,
 			cust.Address.PostalCode = req.postalCode
 		}
 	}
-	if req.vat != "" && !hasTaxID(cust, req.vat) && len(cust.TaxIDs) < 5 {
-		cust.TaxIDs, changed = append(cust.TaxIDs, till.TaxID{Type: "eu_vat", Value: req.vat}), true
+	if with := withPayerVAT(cust, req.vat); with != cust {
+		cust.TaxIDs, changed = with.TaxIDs, true
 	}
 	if !changed {
 		return cust, nil
