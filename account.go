@@ -85,15 +85,18 @@ type Branding struct {
 	Color       string `json:"color"`
 }
 
-// ProcessorSettings names the processor of one mode. The secret key is kept
-// sealed (encrypted like card data) and only its last four characters are
-// ever shown.
+// ProcessorSettings names the processor of one mode. The secret key and the
+// secret that signs the processor's webhooks are kept sealed (encrypted like
+// card data), each under its own data key, and only their last four
+// characters are ever shown.
 type ProcessorSettings struct {
 	Name                string `json:"name"`
 	SecretKeyLast4      string `json:"secretKeyLast4"`
 	SealedSecretKey     []byte `json:"sealedSecretKey,omitempty"`
-	SealedWebhookSecret []byte `json:"sealedWebhookSecret,omitempty"`
 	DataKeyID           string `json:"dataKeyId,omitempty"`
+	WebhookSecretLast4  string `json:"webhookSecretLast4,omitempty"`
+	SealedWebhookSecret []byte `json:"sealedWebhookSecret,omitempty"`
+	WebhookDataKeyID    string `json:"webhookDataKeyId,omitempty"`
 }
 
 // Processor names.

@@ -162,3 +162,66 @@ type MethodKeeper interface {
 	// till.Error with code resource_missing when it has none by that name.
 	Method(ctx context.Context, ref string) (CardDetails, error)
 }
+
+// EventReceiver is a processor that pushes what happened later to Till
+// (Stripe's webhooks): charges that settled after the call, refunds, and
+// disputes.
+type EventReceiver interface {
+	// ParseEvent verifies that payload was signed with secret as header
+	// says, and returns what it reports. It returns ErrEventSignature
+	// (wrapped) when the signature does not verify or is too old, and a
+	// ProcessorEvent with Kind EventIgnored for an event Till has no use
+	// for. It may ask the processor for what the event leaves out (the
+	// charge a dispute is about).
+	ParseEvent(ctx context.Context, payload []byte, header, secret string) (*ProcessorEvent, error)
+}
+
+// ErrEventSignature is returned (wrapped) by ParseEvent for a payload whose
+// signature does not verify.
+var ErrEventSignature = errors.New("the event's signature does not verify")
+
+// ProcessorEventKind says what a pushed event is about.
+type ProcessorEventKind string
+
+// Kinds of pushed events.
+const (
+	// EventIgnored is an event Till does not act on.
+	EventIgnored ProcessorEventKind = "ignored"
+	// EventCharge reports where a charge (or hold) made under Reference
+	// stands: Result as ChargeRequest's answer would give it.
+	EventCharge ProcessorEventKind = "charge"
+	// EventRefund reports the outcome of the refund made under Reference.
+	EventRefund ProcessorEventKind = "refund"
+	// EventRefunded says that the charge made under Reference was refunded
+	// at the processor; the refunds Till has under way on it are asked
+	// about.
+	EventRefunded ProcessorEventKind = "refunded"
+	// EventDispute reports a chargeback on the charge made under
+	// Reference: Amount disputed, in Currency, with the processor's
+	// DisputeRef and Reason.
+	EventDispute ProcessorEventKind = "dispute"
+)
+
+// ProcessorEvent is what a pushed event reports.
+type ProcessorEvent struct {
+	// ID is the processor's id of the event (evt_…), and Type its own name
+	// for it (payment_intent.succeeded).
+	ID, Type string
+	Livemode bool
+	Kind     ProcessorEventKind
+	// Reference is the Till reference of the call the event is about (the
+	// charge's for EventCharge, EventRefunded and EventDispute; the
+	// refund's for EventRefund); empty when the object carries none (it was
+	// not made by Till).
+	Reference string
+	// Result is the outcome, for EventCharge and EventRefund.
+	Result *ProcessorResult
+	// Voided says, for EventCharge, that the charge was canceled at the
+	// processor: a hold released, or a charge abandoned.
+	Voided bool
+	// For EventDispute.
+	Amount     int64
+	Currency   string
+	DisputeRef string
+	Reason     string
+}

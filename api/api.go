@@ -119,6 +119,9 @@ type CustomTaxRate struct {
 type AccountProcessor struct {
 	Name           string  `json:"name"`
 	SecretKeyLast4 *string `json:"secretKeyLast4"`
+	// WebhookSecretLast4 shows the secret that signs the processor's
+	// webhooks (Stripe's whsec_…) by its last four characters.
+	WebhookSecretLast4 *string `json:"webhookSecretLast4"`
 }
 
 // AccountOf renders a for a key of the given mode.
@@ -154,7 +157,7 @@ func AccountOf(a *till.Account, livemode bool) Account {
 		InvoicePrefix: a.InvoicePrefix, DefaultTaxBehavior: string(a.DefaultTaxBehavior),
 		TaxRegistrations: TaxRegistrations{EUOSS: a.TaxRegistrations.EUOSS, Countries: countries},
 		CustomTaxRates:   rates, RetryPolicy: retry, Branding: a.Branding, AllowedOrigins: origins,
-		Processor: AccountProcessor{Name: name, SecretKeyLast4: str(proc.SecretKeyLast4)},
+		Processor: AccountProcessor{Name: name, SecretKeyLast4: str(proc.SecretKeyLast4), WebhookSecretLast4: str(proc.WebhookSecretLast4)},
 		Livemode:  livemode, CreatedAt: utc(a.CreatedAt),
 	}
 }

@@ -16,10 +16,14 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/stripe/stripe-go/v85/webhook"
 
+	"github.com/tillpay/till"
 	"github.com/tillpay/till/api"
 	"github.com/tillpay/till/client"
 	tillhttp "github.com/tillpay/till/http"
+	stripeproc "github.com/tillpay/till/processor/stripe"
+	"github.com/tillpay/till/service"
 )
 
 // specChecker sends requests to a running Till and validates each request
@@ -214,7 +218,10 @@ func errorCode(tb testing.TB, resp *client.Response) string {
 // against the served OpenAPI document.
 func TestOpenAPIConformance(t *testing.T) {
 	const adminToken = "admin-token-for-openapi-test"
-	env := Start(t, SQLite, Options{AdminToken: adminToken})
+	// Live mode runs on Stripe (never called here) to receive its webhooks.
+	env := Start(t, SQLite, Options{AdminToken: adminToken, Connectors: map[string]service.Connector{stripeproc.Name: func(key string) till.Processor {
+		return stripeproc.New(stripeproc.Config{SecretKey: key, APIURL: "http://127.0.0.1:1"})
+	}}})
 	sc := newSpecChecker(t, env)
 	year := time.Now().Year() + 3
 
@@ -480,6 +487,20 @@ func TestOpenAPIConformance(t *testing.T) {
 		t.Errorf("no payment receipt in the mailbox: %+v", mails)
 	}
 	sc.do(call{method: "GET", path: "/v1/test/emails?limit=1&to=jana@example.com", status: 200})
+
+	// Stripe's webhooks, for live mode on Stripe.
+	const hookSecret = "whsec_openapiConformance000"
+	sc.do(call{method: "PATCH", path: "/v1/account", key: env.Keys.LiveSecretKey, status: 200,
+		body: `{"processor":{"name":"stripe","secretKey":"sk_live_openapiConformance0","webhookSecret":"` + hookSecret + `"}}`})
+	stripeEvent := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Secret: hookSecret, Timestamp: time.Now(),
+		Payload: []byte(`{"id":"evt_1OpenAPI","object":"event","type":"customer.created","livemode":true,"data":{"object":{"id":"cus_x","object":"customer"}}}`)})
+	hookPath := "/hooks/stripe/" + env.Keys.ID
+	sc.do(call{method: "POST", path: hookPath, key: "-", status: 200, body: stripeEvent.Payload,
+		opts: []client.Option{client.Header("Stripe-Signature", stripeEvent.Header)}})
+	if resp := sc.do(call{method: "POST", path: hookPath, key: "-", status: 400, body: stripeEvent.Payload,
+		opts: []client.Option{client.Header("Stripe-Signature", "t=1,v1=00")}}); errorCode(t, resp) != "validation_error" {
+		t.Errorf("a forged Stripe event: %s", resp.Body)
+	}
 
 	// Events: every change, with the object as it was.
 	var events []api.Event

@@ -38,6 +38,10 @@ type stripeScenario struct {
 	stallNext bool
 	// keys counts the Authorization headers Till sent.
 	keys map[string]int
+	// refundStatus, when set, is the status of the refunds Stripe makes
+	// (stripe-mock's are succeeded); refunds holds them by till_reference.
+	refundStatus string
+	refunds      map[string]map[string]any
 }
 
 func (s *stripeScenario) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -73,6 +77,8 @@ func (s *stripeScenario) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"type": "card_error", "code": "card_declined",
 				"decline_code": "insufficient_funds", "message": "Your card has insufficient funds.", "payment_intent": pi}})
 			return
+		case form.Get("payment_method") == "pm_card_asyncProcessing":
+			pi["status"] = "processing"
 		case form.Get("payment_method") == "pm_card_threeDSecureRequired":
 			pi["status"] = "requires_action"
 			pi["next_action"] = map[string]any{"type": "redirect_to_url", "redirect_to_url": map[string]any{"url": stripeAuthURL, "return_url": nil}}
@@ -92,6 +98,31 @@ func (s *stripeScenario) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		out, _ = json.Marshal(pi)
+	}
+	if res.StatusCode == http.StatusOK && r.Method == http.MethodPost && r.URL.Path == "/v1/refunds" {
+		var re map[string]any
+		json.Unmarshal(out, &re)
+		ref := form.Get("metadata[till_reference]")
+		amount, _ := json.Number(form.Get("amount")).Int64()
+		re["metadata"], re["amount"], re["payment_intent"] = map[string]string{"till_reference": ref}, amount, form.Get("payment_intent")
+		s.mu.Lock()
+		if s.refundStatus != "" {
+			re["status"] = s.refundStatus
+		}
+		if s.refunds != nil {
+			s.refunds[ref] = re
+		}
+		s.mu.Unlock()
+		out, _ = json.Marshal(re)
+	}
+	if id, ok := strings.CutPrefix(r.URL.Path, "/v1/payment_intents/"); ok && r.Method == http.MethodGet && res.StatusCode == http.StatusOK && !strings.Contains(id, "/") {
+		s.mu.Lock()
+		for _, pi := range s.byRef {
+			if pi["id"] == id {
+				out, _ = json.Marshal(pi)
+			}
+		}
+		s.mu.Unlock()
 	}
 	if res.StatusCode == http.StatusOK && r.URL.Path == "/v1/payment_intents/search" {
 		q := r.URL.Query().Get("query")

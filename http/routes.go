@@ -68,6 +68,8 @@ func (s *Server) routeTable() []Route {
 		{Method: "DELETE", Path: "/v1/webhook-endpoints/{id}", Summary: "Delete a webhook endpoint", auth: authSecret, h: s.deleteWebhookEndpoint},
 		{Method: "POST", Path: "/v1/webhook-endpoints/{id}/roll-secret", Summary: "Roll a webhook endpoint's secret (the old one signs beside it for an overlap)", auth: authSecret, h: s.rollWebhookSecret},
 
+		{Method: "POST", Path: "/hooks/stripe/{accountId}", Summary: "Receive the account's Stripe webhooks (verified with its processor.webhookSecret)", auth: authNone, h: s.processorHook("stripe")},
+
 		{Method: "GET", Path: "/v1/test/emails", Summary: "The local mailbox (test mode)", auth: authSecret, h: s.emails},
 		{Method: "GET", Path: "/v1/test/processor/charges", Summary: "The simulator's own record (test mode)", auth: authSecret, h: s.processorCharges},
 		{Method: "POST", Path: "/v1/test/clock/advance", Summary: "Move the test-mode clock forward", auth: authSecret, h: s.advanceClock},
@@ -76,6 +78,22 @@ func (s *Server) routeTable() []Route {
 		{Method: "POST", Path: "/v1/admin/accounts", Summary: "Create an account with its keys (admin)", auth: authAdmin, h: s.adminCreateAccount},
 		{Method: "POST", Path: "/v1/admin/accounts/{id}/keys", Summary: "Create an API key (admin)", auth: authAdmin, h: s.adminCreateKey},
 		{Method: "DELETE", Path: "/v1/admin/keys/{id}", Summary: "Revoke an API key (admin)", auth: authAdmin, h: s.adminRevokeKey},
+	}
+}
+
+// processorHook receives the webhooks of processor name for an account:
+// 200 {"received": true} once applied (or ignored), a 4xx the processor
+// will not fix by sending again for a signature that does not verify, and
+// a 409 or 5xx, which it retries, when the event cannot be applied yet.
+func (s *Server) processorHook(name string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		header := r.Header.Get("Stripe-Signature")
+		ev, err := s.svc.ReceiveProcessorEvent(r.Context(), name, r.PathValue("accountId"), bodyOf(r), header)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.ok(w, r, map[string]any{"received": true, "id": ev.ID, "type": ev.Type})
 	}
 }
 

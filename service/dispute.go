@@ -214,42 +214,7 @@ func (s *Service) reportDispute(ctx context.Context, t *till.Task) error {
 	default:
 		return err
 	}
-	var dropped string
-	var disputed bool
-	err = s.store.Update(ctx, func(tx till.Tx) error {
-		dropped, disputed = "", false
-		a, err := tx.Account(ctx, scope.AccountID)
-		if err != nil {
-			return err
-		}
-		p, err := tx.Payment(ctx, scope, t.Ref)
-		if isNotFound(err) || err == nil && p.Attempt(attemptID) == nil {
-			dropped = "no such payment attempt"
-			return tx.DeleteTask(ctx, t.ID, "")
-		}
-		if err != nil {
-			return err
-		}
-		if p.Status == till.StatusDisputed {
-			return tx.DeleteTask(ctx, t.ID, "")
-		}
-		from := p.Version
-		now := s.now(a, scope.Livemode)
-		if err := s.movePayment(ctx, tx, scope, p, till.StatusDisputed, now, nil); err != nil {
-			return err
-		}
-		// The chargeback takes back what the merchant still holds of the
-		// payment (the processor disputes rec.Amount, the captured amount;
-		// what was refunded already went back).
-		if err := s.postDispute(ctx, tx, p, min(rec.Amount, p.AmountCaptured-p.AmountRefunded), now); err != nil {
-			return err
-		}
-		if err := tx.UpdatePayment(ctx, p, from); err != nil {
-			return err
-		}
-		disputed = true
-		return tx.DeleteTask(ctx, t.ID, "")
-	})
+	dropped, disputed, err := s.disputePayment(ctx, scope, t.Ref, attemptID, rec.Amount, t.ID)
 	switch {
 	case err != nil:
 	case dropped != "":
@@ -258,4 +223,58 @@ func (s *Service) reportDispute(ctx context.Context, t *till.Task) error {
 		s.log.Info("payment disputed", "payment", t.Ref, "dispute", rec.ProviderRef, "amount", rec.Amount, "currency", rec.Currency)
 	}
 	return err
+}
+
+// disputePayment records, in one unit of work, a chargeback of amount on
+// the charge attemptID of payment paymentID: the payment moves to disputed
+// (payment.disputed), the ledger takes back what the merchant still holds
+// of it, and task taskID (if not "") is removed. A payment already disputed
+// is left as it is (disputed false); an unknown payment or attempt removes
+// the task and returns why in dropped. A payment whose charge has not
+// settled yet cannot be disputed: a state_conflict error.
+func (s *Service) disputePayment(ctx context.Context, scope till.Scope, paymentID, attemptID string, amount int64, taskID string) (dropped string, disputed bool, err error) {
+	err = s.store.Update(ctx, func(tx till.Tx) error {
+		dropped, disputed = "", false
+		done := func() error {
+			if taskID == "" {
+				return nil
+			}
+			return tx.DeleteTask(ctx, taskID, "")
+		}
+		a, err := tx.Account(ctx, scope.AccountID)
+		if err != nil {
+			return err
+		}
+		p, err := tx.Payment(ctx, scope, paymentID)
+		if isNotFound(err) || err == nil && p.Attempt(attemptID) == nil {
+			dropped = "no such payment attempt"
+			return done()
+		}
+		if err != nil {
+			return err
+		}
+		if p.Status == till.StatusDisputed {
+			return done()
+		}
+		if !till.CanTransition(p.Status, till.StatusDisputed) {
+			return till.Conflict("Payment %s is %s; a chargeback is recorded once its charge has settled.", p.ID, p.Status)
+		}
+		from := p.Version
+		now := s.now(a, scope.Livemode)
+		if err := s.movePayment(ctx, tx, scope, p, till.StatusDisputed, now, nil); err != nil {
+			return err
+		}
+		// The chargeback takes back what the merchant still holds of the
+		// payment (the processor disputes the captured amount; what was
+		// refunded already went back).
+		if err := s.postDispute(ctx, tx, p, min(amount, p.AmountCaptured-p.AmountRefunded), now); err != nil {
+			return err
+		}
+		if err := tx.UpdatePayment(ctx, p, from); err != nil {
+			return err
+		}
+		disputed = true
+		return done()
+	})
+	return dropped, disputed, err
 }

@@ -70,37 +70,60 @@ func processorAAD(accountID string, livemode bool, field string) []byte {
 var stripeKeyPrefixes = map[bool][]string{false: {"sk_test_", "rk_test_"}, true: {"sk_live_", "rk_live_"}}
 
 // sealProcessor validates processor settings for a connector and returns
-// them with the secret key sealed. Without a key it keeps the one set
-// before for the same processor.
+// them with the secret key and the webhook signing secret sealed, each
+// under the data key current when it was set. A secret left out keeps the
+// one set before for the same processor; a new processor needs its key.
 func (s *Service) sealProcessor(v *till.Validator, accountID string, livemode bool, in ProcessorParams, cur till.ProcessorSettings) (till.ProcessorSettings, error) {
 	key := strings.TrimSpace(in.SecretKey)
+	hook := strings.TrimSpace(in.WebhookSecret)
 	mode := "test"
 	if livemode {
 		mode = "live"
 	}
-	keep := key == "" && cur.Name == in.Name && cur.SealedSecretKey != nil
+	same := cur.Name == in.Name
+	keepKey := key == "" && same && cur.SealedSecretKey != nil
 	switch {
-	case keep:
+	case keepKey:
 	case key == "":
 		v.Add("processor.secretKey", "processor.secretKey is required: the account's Stripe secret key of %s mode (%s…)", mode, stripeKeyPrefixes[livemode][0])
-	case !hasAnyPrefix(key, stripeKeyPrefixes[livemode]) || len(key) < 16 || len(key) > 255 || strings.ContainsAny(key, " \t\r\n"):
+	case !hasAnyPrefix(key, stripeKeyPrefixes[livemode]) || !secretShape(key):
 		v.Add("processor.secretKey", "processor.secretKey must be a Stripe secret or restricted key of %s mode (%s… or %s…)", mode,
 			stripeKeyPrefixes[livemode][0], stripeKeyPrefixes[livemode][1])
 	}
-	if in.WebhookSecret != "" {
-		v.Add("processor.webhookSecret", "Till does not receive Stripe's webhooks yet, so it takes no webhook secret: leave it out. Outcomes Stripe settles later are found by asking Stripe (the reconciler).")
+	if hook != "" && (!strings.HasPrefix(hook, "whsec_") || !secretShape(hook)) {
+		v.Add("processor.webhookSecret", "processor.webhookSecret must be the signing secret of the Stripe webhook endpoint that sends to Till (whsec_…)")
 	}
-	if v.Err() != nil || keep {
+	if v.Err() != nil || keepKey && hook == "" {
 		return cur, nil
 	}
 	if s.keys == nil {
 		return cur, till.Errorf(till.EUnavailable, "This server has no keyring to keep processor secrets.")
 	}
-	sealed, dk, err := s.keys.Seal([]byte(key), processorAAD(accountID, livemode, "secretKey"))
-	if err != nil {
-		return cur, err
+	out := till.ProcessorSettings{Name: in.Name}
+	if same {
+		out = cur
 	}
-	return till.ProcessorSettings{Name: in.Name, SecretKeyLast4: key[len(key)-4:], SealedSecretKey: sealed, DataKeyID: dk}, nil
+	if !keepKey {
+		sealed, dk, err := s.keys.Seal([]byte(key), processorAAD(accountID, livemode, "secretKey"))
+		if err != nil {
+			return cur, err
+		}
+		out.SecretKeyLast4, out.SealedSecretKey, out.DataKeyID = key[len(key)-4:], sealed, dk
+	}
+	if hook != "" {
+		sealed, dk, err := s.keys.Seal([]byte(hook), processorAAD(accountID, livemode, "webhookSecret"))
+		if err != nil {
+			return cur, err
+		}
+		out.WebhookSecretLast4, out.SealedWebhookSecret, out.WebhookDataKeyID = hook[len(hook)-4:], sealed, dk
+	}
+	return out, nil
+}
+
+// secretShape reports whether a processor secret has a plausible length
+// and no white space.
+func secretShape(v string) bool {
+	return len(v) >= 16 && len(v) <= 255 && !strings.ContainsAny(v, " \t\r\n")
 }
 
 func hasAnyPrefix(s string, prefixes []string) bool {
