@@ -15,11 +15,18 @@ import (
 type Connector func(secretKey string) till.Processor
 
 // processors holds the connectors by name and the processors made from
-// them, by account, mode and the sealed key they were made from.
+// them: one per account and mode, made from the sealed key it holds (a
+// key rolled or a processor changed replaces it).
 type processors struct {
 	connectors map[string]Connector
 	mu         sync.Mutex
-	made       map[string]till.Processor
+	made       map[string]madeProcessor
+}
+
+// madeProcessor is a processor and the settings it was made from.
+type madeProcessor struct {
+	from string
+	p    till.Processor
 }
 
 // proc returns the processor account a uses in a mode: a connector's
@@ -34,23 +41,25 @@ func (s *Service) proc(ctx context.Context, a *till.Account, livemode bool) (til
 	if ps.SealedSecretKey == nil {
 		return nil, till.Errorf(till.EConflict, "The account's %s processor has no secret key; set processor.secretKey with PATCH /v1/account.", ps.Name)
 	}
-	cacheKey := a.ID + "\x00" + ps.Name + "\x00" + ps.DataKeyID + "\x00" + string(ps.SealedSecretKey)
+	slot := a.ID + "\x00" + modeName(livemode)
+	from := ps.Name + "\x00" + ps.DataKeyID + "\x00" + string(ps.SealedSecretKey)
 	s.procs.mu.Lock()
-	p := s.procs.made[cacheKey]
+	m, ok := s.procs.made[slot]
 	s.procs.mu.Unlock()
-	if p != nil {
-		return p, nil
+	if ok && m.from == from {
+		return m.p, nil
 	}
 	key, err := s.open(ctx, ps.SealedSecretKey, ps.DataKeyID, processorAAD(a.ID, livemode, "secretKey"))
 	if err != nil {
 		return nil, err
 	}
-	p = conn(string(key))
+	p := conn(string(key))
+	clear(key)
 	s.procs.mu.Lock()
 	if s.procs.made == nil {
-		s.procs.made = map[string]till.Processor{}
+		s.procs.made = map[string]madeProcessor{}
 	}
-	s.procs.made[cacheKey] = p
+	s.procs.made[slot] = madeProcessor{from: from, p: p}
 	s.procs.mu.Unlock()
 	return p, nil
 }
