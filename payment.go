@@ -66,6 +66,10 @@ type Payment struct {
 	NextAction    *NextAction    `json:"NextAction"`
 	Attempts      []Attempt      `json:"Attempts"`
 	StatusHistory []StatusChange `json:"StatusHistory"`
+	// OrderIDs are the orders the payment pays; SubscriptionID the
+	// subscription it renews.
+	OrderIDs       []string `json:"OrderIDs"`
+	SubscriptionID string   `json:"SubscriptionID"`
 	// Version rises with every change (the events' objectVersion).
 	Version   int64     `json:"Version"`
 	CreatedAt time.Time `json:"CreatedAt"`

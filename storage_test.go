@@ -37,6 +37,8 @@ var storedDocuments = []struct {
 	{"processor_record", reflect.TypeFor[till.ProcessorRecord]()},
 	{"webhook_endpoint", reflect.TypeFor[till.WebhookEndpoint]()},
 	{"webhook_delivery", reflect.TypeFor[till.WebhookDelivery]()},
+	{"order", reflect.TypeFor[till.Order]()},
+	{"subscription", reflect.TypeFor[till.Subscription]()},
 }
 
 var marshalerType = reflect.TypeFor[json.Marshaler]()

@@ -91,6 +91,8 @@ type Payment struct {
 	NextAction      *till.NextAction    `json:"nextAction"`
 	Attempts        []Attempt           `json:"attempts"`
 	StatusHistory   []till.StatusChange `json:"statusHistory"`
+	OrderIDs        []string            `json:"orderIds"`
+	SubscriptionID  *string             `json:"subscriptionId"`
 	ObjectVersion   int64               `json:"objectVersion"`
 	CreatedAt       time.Time           `json:"createdAt"`
 	UpdatedAt       time.Time           `json:"updatedAt"`
@@ -180,7 +182,7 @@ func PaymentOf(p *till.Payment) Payment {
 		LineItems: items, InvoiceID: str(p.InvoiceID), Receipt: receipt, URL: str(p.URL), SuccessURL: str(p.SuccessURL),
 		ExpiresAt: utcp(p.ExpiresAt), ScheduledAt: utcp(p.ScheduledAt), Capture: p.Capture, Active: p.Active,
 		Failure: p.Failure, NextAction: p.NextAction, Attempts: attempts, StatusHistory: history,
-		ObjectVersion: p.Version, CreatedAt: utc(p.CreatedAt), UpdatedAt: utc(p.UpdatedAt), Livemode: p.Livemode,
+		OrderIDs: nonNil(p.OrderIDs), SubscriptionID: str(p.SubscriptionID), ObjectVersion: p.Version, CreatedAt: utc(p.CreatedAt), UpdatedAt: utc(p.UpdatedAt), Livemode: p.Livemode,
 	}
 }
 

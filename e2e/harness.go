@@ -251,6 +251,9 @@ func Bool(b bool) *bool { return &b }
 // Str returns a pointer to s.
 func Str(s string) *string { return &s }
 
+// Ptr returns a pointer to v.
+func Ptr[T any](v T) *T { return &v }
+
 // Int64 returns a pointer to n.
 func Int64(n int64) *int64 { return &n }
 

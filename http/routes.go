@@ -12,7 +12,11 @@ import (
 )
 
 // routeTable is every endpoint of the native API.
-func (s *Server) routeTable() []Route {
+func (s *Server) routeTable() []Route { return append(s.coreRoutes(), s.orderRoutes()...) }
+
+// coreRoutes are the endpoints of accounts, customers, payments, documents,
+// events and webhooks, and the test-mode and admin tools.
+func (s *Server) coreRoutes() []Route {
 	return []Route{
 		{Method: "GET", Path: "/healthz", Summary: "Liveness", auth: authNone, h: s.healthz},
 		{Method: "GET", Path: "/readyz", Summary: "Readiness", auth: authNone, h: s.readyz},

@@ -25,9 +25,15 @@ func (s *Service) Charge(ctx context.Context, c *Caller, idem *Idem, in ChargePa
 	if err != nil {
 		return nil, err
 	}
+	return s.charge(ctx, c, idem, req)
+}
+
+// charge is Charge after validation (PayOrders and subscription renewals
+// charge this way too).
+func (s *Service) charge(ctx context.Context, c *Caller, idem *Idem, req *chargeInput) (*till.Payment, error) {
 	var out *till.Payment
 	var resultErr error
-	err = s.idempotent(ctx, c, idem, OpCharge, &out, func() error {
+	err := s.idempotent(ctx, c, idem, OpCharge, &out, func() error {
 		l, err := s.startCharge(ctx, c, idem, req)
 		if err != nil {
 			return err
@@ -102,7 +108,7 @@ func (s *Service) startCharge(ctx context.Context, c *Caller, idem *Idem, req *c
 		Currency: req.currency.Code, Amount: req.amount, Description: req.description, Metadata: req.metadata,
 		TaxBehavior: behavior, TaxCountry: req.taxCountry, LineItems: req.lines, Capture: req.capture, Active: true,
 		ReceiptEmail: req.receiptEmail, SendReceipt: req.sendReceipt, ScheduledAt: req.scheduledAt,
-		Version: 1, CreatedAt: now, UpdatedAt: now,
+		OrderIDs: req.orders, SubscriptionID: req.subscriptionID, Version: 1, CreatedAt: now, UpdatedAt: now,
 	}
 	if err := computeTax(a, cust, p, now); err != nil {
 		return nil, err
@@ -124,6 +130,11 @@ func (s *Service) startCharge(ctx context.Context, c *Caller, idem *Idem, req *c
 	err = s.store.Update(ctx, func(tx till.Tx) error {
 		if err := tx.CreatePayment(ctx, p); err != nil {
 			return err
+		}
+		if len(req.orders) > 0 {
+			if err := s.takeOrders(ctx, tx, p, req.orders, now); err != nil {
+				return err
+			}
 		}
 		if p.Status == till.StatusScheduled {
 			if err := s.scheduleTask(ctx, tx, a, p); err != nil {

@@ -19,6 +19,10 @@ type chargeInput struct {
 	scheduledAt  *time.Time
 	receiptEmail string
 	sendReceipt  bool
+	// orders are the orders the charge pays (PayOrders); subscriptionID
+	// the subscription it renews.
+	orders         []string
+	subscriptionID string
 }
 
 // validateCharge checks a charge request without touching the store, naming

@@ -73,6 +73,11 @@ const (
 	OpEventResend       Operation = "event.resend"
 	OpSessionCreate     Operation = "customer_session.create"
 	OpSessionRevoke     Operation = "customer_session.revoke"
+	OpOrderCreate       Operation = "order.create"
+	OpOrderCancel       Operation = "order.cancel"
+	OpSubscriptionMake  Operation = "subscription.create"
+	OpSubscriptionEdit  Operation = "subscription.update"
+	OpSubscriptionStop  Operation = "subscription.cancel"
 )
 
 // legacyAPI is the API migration 6 assigned the keys stored before keys
