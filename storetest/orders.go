@@ -69,7 +69,9 @@ func testOrders(t *testing.T, st till.Store) {
 			t.Fatalf("human id %v taken: %v", dup, err)
 		}
 	}
-	update(t, st, func(tx till.Tx) error { return tx.CreateHumanID(ctx, till.Scope{AccountID: a.ID, Livemode: true}, "pay_9", "ABC123") })
+	update(t, st, func(tx till.Tx) error {
+		return tx.CreateHumanID(ctx, till.Scope{AccountID: a.ID, Livemode: true}, "pay_9", "ABC123")
+	})
 	view(t, st, func(tx till.Tx) error {
 		got, err := tx.HumanIDs(ctx, sc, []string{"pay_1", "pay_2", "pay_9"})
 		if err != nil || !reflect.DeepEqual(got, map[string]string{"pay_1": "ABC123"}) {
