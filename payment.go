@@ -70,6 +70,9 @@ type Payment struct {
 	// subscription it renews.
 	OrderIDs       []string `json:"OrderIDs"`
 	SubscriptionID string   `json:"SubscriptionID"`
+	// BillingAddress is the payer's billing address when it was given for
+	// this payment (PATCH), apart from the customer's address.
+	BillingAddress *Address `json:"BillingAddress"`
 	// Version rises with every change (the events' objectVersion).
 	Version   int64     `json:"Version"`
 	CreatedAt time.Time `json:"CreatedAt"`

@@ -18,6 +18,7 @@ import (
 	"github.com/tillpay/till"
 	"github.com/tillpay/till/api"
 	"github.com/tillpay/till/checkout"
+	"github.com/tillpay/till/dialect/orders"
 	"github.com/tillpay/till/client"
 	tillhttp "github.com/tillpay/till/http"
 	"github.com/tillpay/till/middleware"
@@ -167,6 +168,7 @@ func Start(tb testing.TB, b Backend, opts ...Options) *Env {
 		Logger: log, RateLimit: o.RateLimit})
 	pages := checkout.New(env.Service, checkout.Options{Logger: log})
 	srv.Config.Handler = middleware.ByPrefix(native,
+		middleware.Prefix{Path: orders.Prefix, Handler: orders.New(env.Service, orders.Options{Logger: log, RateLimit: o.RateLimit})},
 		middleware.Prefix{Path: "/pay/", Handler: middleware.Stack(pages, middleware.Options{ErrorWriter: pages.WriteError, Logger: log})})
 	srv.Start()
 	env.URL = base
