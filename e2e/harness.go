@@ -79,6 +79,10 @@ type Env struct {
 	tb      testing.TB
 }
 
+// DefaultProcessorTimeout bounds each processor call of an Env whose
+// Options set none.
+const DefaultProcessorTimeout = time.Second
+
 // Options change how an Env starts.
 type Options struct {
 	Lease            time.Duration
@@ -150,6 +154,10 @@ func Start(tb testing.TB, b Backend, opts ...Options) *Env {
 			tb.Fatal(err)
 		}
 		mailer = m
+	}
+	if o.ProcessorTimeout == 0 {
+		// The simulator's timeout card hangs for as long as this.
+		o.ProcessorTimeout = DefaultProcessorTimeout
 	}
 	env.Service = service.New(service.Config{
 		Store: st, Keyring: kr, PublicBaseURL: base, Lease: o.Lease, ProcessorTimeout: o.ProcessorTimeout, Logger: log,
