@@ -118,4 +118,3 @@ func describeType(t reflect.Type) string {
 	}
 	return fmt.Sprint("a ", t.Kind())
 }
-
