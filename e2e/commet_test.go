@@ -1,0 +1,373 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tillpay/till/api"
+	"github.com/tillpay/till/client"
+)
+
+// commetKey is the Commet form of a Till secret key: ck_ for sk_.
+func commetKey(secret string) string { return "ck_" + strings.TrimPrefix(secret, "sk_") }
+
+// TestCommetSDK runs testdata/node/commet.mjs: Commet's official SDK, with
+// only its base URL pointed at Till, through every call it has for
+// customers, payments and webhooks, verifying the deliveries it receives
+// with the SDK's own webhooks.verify.
+func TestCommetSDK(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("no node on PATH; the Commet SDK test needs Node 20")
+	}
+	if _, err := os.Stat(filepath.Join("testdata", "node", "node_modules", "@commet", "node", "package.json")); err != nil {
+		t.Skip("testdata/node/node_modules/@commet/node is missing; run make test or npm ci --prefix e2e/testdata/node")
+	}
+	Each(t, func(t *testing.T, b Backend) {
+		env := Start(t, b)
+		cmd := exec.CommandContext(t.Context(), node, filepath.Join("testdata", "node", "commet.mjs"))
+		cmd.Env = append(os.Environ(), "TILL_URL="+env.URL, "COMMET_API_KEY="+commetKey(env.Keys.TestSecretKey),
+			"TILL_SECRET_KEY="+env.Keys.TestSecretKey, "COMMET_NO_UPDATE_CHECK=1", "NODE_ENV=test")
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		runErr := cmd.Run()
+		checks := 0
+		for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+			var c struct {
+				Check  string `json:"check"`
+				Pass   bool   `json:"pass"`
+				Detail string `json:"detail"`
+			}
+			if err := json.Unmarshal([]byte(line), &c); err != nil {
+				t.Fatalf("commet.mjs printed %q: %v (stderr: %s)", line, err, stderr.String())
+			}
+			checks++
+			if !c.Pass {
+				t.Errorf("%s failed: %s", c.Check, c.Detail)
+				continue
+			}
+			t.Logf("%s: ok", c.Check)
+		}
+		if runErr != nil && !t.Failed() {
+			t.Fatalf("commet.mjs: %v\nstderr: %s", runErr, stderr.String())
+		}
+		if checks < 30 {
+			t.Errorf("commet.mjs ran %d checks, want every one (stderr: %s)", checks, stderr.String())
+		}
+	})
+}
+
+// commetCall makes one request to the Commet dialect with key (none when
+// empty) and returns the status, the decoded envelope and the response.
+func commetCall(t *testing.T, env *Env, key, method, path, body string, header ...string) (int, commetEnvelope, *http.Response) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(env.Ctx(), method, env.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("x-api-key", key)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("commet-version", "2026-07-11")
+	req.Header.Set("commet-client-info", `{"sdk":"commet-node","sdk_version":"7.10.0"}`)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out commetEnvelope
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("%s %s: %d %q is not JSON: %v", method, path, resp.StatusCode, raw, err)
+	}
+	out.raw = raw
+	return resp.StatusCode, out, resp
+}
+
+type commetEnvelope struct {
+	Success    bool            `json:"success"`
+	Data       json.RawMessage `json:"data"`
+	HasMore    *bool           `json:"hasMore"`
+	NextCursor *string         `json:"nextCursor"`
+	Error      *struct {
+		Type    string          `json:"type"`
+		Code    string          `json:"code"`
+		Message string          `json:"message"`
+		Param   string          `json:"param"`
+		Details json.RawMessage `json:"details"`
+		DocURL  string          `json:"doc_url"`
+	} `json:"error"`
+	raw []byte
+}
+
+// wantError asserts a Commet error envelope with the status and code.
+func (e commetEnvelope) wantError(t *testing.T, status, gotStatus int, code string) {
+	t.Helper()
+	if gotStatus != status || e.Success || e.Error == nil || e.Error.Code != code || e.Error.Message == "" || e.Error.DocURL == "" {
+		t.Fatalf("want %d %s in Commet's envelope, got %d %s", status, code, gotStatus, e.raw)
+	}
+}
+
+// fields returns the fields a validation_error's details name.
+func (e commetEnvelope) fields(t *testing.T) map[string]string {
+	t.Helper()
+	var details []struct{ Field, Message string }
+	if err := json.Unmarshal(e.Error.Details, &details); err != nil || len(details) == 0 {
+		t.Fatalf("validation_error without details [{field, message}]: %s", e.raw)
+	}
+	out := map[string]string{}
+	for _, d := range details {
+		out[d.Field] = d.Message
+	}
+	return out
+}
+
+// TestCommetEdges checks the dialect's answers to bad requests, its keys,
+// idempotency, pagination, cancel rules and mode isolation.
+func TestCommetEdges(t *testing.T) {
+	Each(t, func(t *testing.T, b Backend) {
+		env := Start(t, b)
+		key := commetKey(env.Keys.TestSecretKey)
+
+		t.Run("validation", func(t *testing.T) {
+			for _, tc := range []struct {
+				name, path, body string
+				fields           []string
+			}{
+				{"bad JSON", "/api/v1/payments/charge", `{"amount": 10,`, []string{"body"}},
+				{"not an object", "/api/v1/payments", `[1]`, []string{"body"}},
+				{"unknown field", "/api/v1/payments/charge", `{"customerId":"cus_x","amount":10,"currency":"EUR","description":"d","capture":false}`, []string{"capture"}},
+				{"wrong type", "/api/v1/payments/charge", `{"customerId":"cus_x","amount":"10","currency":"EUR","description":"d"}`, []string{"amount"}},
+				{"fractional amount", "/api/v1/payments", `{"amount":10.5,"currency":"EUR","description":"d"}`, []string{"amount"}},
+				{"missing fields", "/api/v1/payments/charge", `{}`, []string{"customerId", "amount", "currency", "description"}},
+				{"customer without email", "/api/v1/customers", `{"fullName":"Ada"}`, []string{"email"}},
+				{"customer id chosen", "/api/v1/customers", `{"id":"mine","email":"a@example.com"}`, []string{"id"}},
+				{"address region", "/api/v1/customers", `{"email":"a@example.com","address":{"line1":"l","city":"c","postalCode":"1","country":"DE","region":"r"}}`, []string{"address.region"}},
+				{"address incomplete", "/api/v1/customers", `{"email":"a@example.com","address":{"country":"DE"}}`, []string{"address.line1", "address.city", "address.postalCode"}},
+				{"metadata not a string", "/api/v1/customers", `{"email":"a@example.com","metadata":{"n":1}}`, []string{"metadata.n"}},
+				{"bad timezone", "/api/v1/customers", `{"email":"a@example.com","timezone":"Mars/Olympus"}`, []string{"timezone"}},
+				{"fullName too long", "/api/v1/customers", `{"email":"a@example.com","fullName":"` + strings.Repeat("x", 201) + `"}`, []string{"fullName"}},
+				{"webhook event unknown", "/api/v1/webhooks", `{"url":"http://127.0.0.1:1/h","events":["payment.succeeded"]}`, []string{"events"}},
+				{"webhook apiVersion", "/api/v1/webhooks", `{"url":"http://127.0.0.1:1/h","events":["payment.received"],"apiVersion":"2020-01-01"}`, []string{"apiVersion"}},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					status, env, _ := commetCall(t, env, key, "POST", tc.path, tc.body)
+					env.wantError(t, 400, status, "validation_error")
+					got := env.fields(t)
+					for _, f := range tc.fields {
+						if _, ok := got[f]; !ok {
+							t.Errorf("details do not name %s: %s", f, env.raw)
+						}
+					}
+					if env.Error.Param != "" && env.Error.Param != tc.fields[0] && len(tc.fields) == 1 {
+						t.Errorf("param %q, want %q", env.Error.Param, tc.fields[0])
+					}
+				})
+			}
+			status, e, _ := commetCall(t, env, key, "GET", "/api/v1/payments?page=2", "")
+			e.wantError(t, 400, status, "validation_error")
+			if _, ok := e.fields(t)["page"]; !ok {
+				t.Errorf("unknown query parameter not named: %s", e.raw)
+			}
+			status, e, _ = commetCall(t, env, key, "GET", "/api/v1/customers?limit=0", "")
+			e.wantError(t, 400, status, "validation_error")
+		})
+
+		t.Run("keys", func(t *testing.T) {
+			status, e, _ := commetCall(t, env, "", "GET", "/api/v1/payments", "")
+			e.wantError(t, 401, status, "api_key_missing")
+			status, e, _ = commetCall(t, env, "ck_test_"+strings.Repeat("a", 48), "GET", "/api/v1/payments", "")
+			e.wantError(t, 401, status, "api_key_invalid")
+			status, e, _ = commetCall(t, env, env.Keys.TestSecretKey, "GET", "/api/v1/payments", "")
+			if status != 200 || !e.Success {
+				t.Fatalf("the sk_ form: %d %s", status, e.raw)
+			}
+			status, e, _ = commetCall(t, env, env.Keys.TestPublishableKey, "GET", "/api/v1/payments", "")
+			e.wantError(t, 403, status, "publishable_key_not_allowed")
+			status, e, _ = commetCall(t, env, "ck_"+strings.TrimPrefix(env.Keys.TestPublishableKey, "pk_"), "GET", "/api/v1/payments", "")
+			e.wantError(t, 401, status, "api_key_invalid")
+			status, e, _ = commetCall(t, env, "", "GET", "/api/v1/payments", "", "Authorization", "Bearer "+key)
+			e.wantError(t, 401, status, "api_key_missing")
+		})
+
+		t.Run("not found", func(t *testing.T) {
+			for _, tc := range []struct{ method, path string }{{"GET", "/api/v1/subscriptions"}, {"GET", "/api/v1/"}, {"POST", "/api/v1/usage/events"}, {"GET", "/api/v1/payments/pay_x/refunds"}} {
+				status, e, resp := commetCall(t, env, key, tc.method, tc.path, "")
+				e.wantError(t, 404, status, "resource_missing")
+				if resp.Header.Get("Request-Id") == "" || resp.Header.Get("X-Request-Id") != resp.Header.Get("Request-Id") {
+					t.Errorf("%s %s: request id headers %q / %q", tc.method, tc.path, resp.Header.Get("Request-Id"), resp.Header.Get("X-Request-Id"))
+				}
+			}
+			status, e, resp := commetCall(t, env, key, "DELETE", "/api/v1/payments", "")
+			e.wantError(t, 405, status, "method_not_allowed")
+			if resp.Header.Get("Allow") != "POST, GET" {
+				t.Errorf("Allow: %q", resp.Header.Get("Allow"))
+			}
+			status, e, _ = commetCall(t, env, key, "GET", "/api/v1/customers/cus_nope", "")
+			e.wantError(t, 404, status, "resource_missing")
+			_, _, resp = commetCall(t, env, key, "GET", "/api/v1/payments", "", "x-request-id", "req_mine_1")
+			if resp.Header.Get("Request-Id") != "req_mine_1" || resp.Header.Get("X-Request-Id") != "req_mine_1" {
+				t.Errorf("caller's x-request-id not echoed: %v", resp.Header)
+			}
+		})
+
+		cust, _ := env.CustomerWithCard("DE", "4242424242424242")
+
+		t.Run("idempotency", func(t *testing.T) {
+			body := `{"customerId":"` + cust.ID + `","amount":700,"currency":"EUR","description":"idem"}`
+			s1, e1, r1 := commetCall(t, env, key, "POST", "/api/v1/payments/charge", body, "Idempotency-Key", "commet-idem-1")
+			s2, e2, r2 := commetCall(t, env, key, "POST", "/api/v1/payments/charge", body, "Idempotency-Key", "commet-idem-1")
+			if s1 != 200 || s2 != 200 || !bytes.Equal(e1.raw, e2.raw) {
+				t.Fatalf("replay differs: %d %s / %d %s", s1, e1.raw, s2, e2.raw)
+			}
+			if r1.Header.Get("Idempotent-Replayed") != "" || r2.Header.Get("Idempotent-Replayed") != "true" {
+				t.Errorf("Idempotent-Replayed: %q then %q", r1.Header.Get("Idempotent-Replayed"), r2.Header.Get("Idempotent-Replayed"))
+			}
+			var p struct{ ID string }
+			json.Unmarshal(e1.Data, &p)
+			recs, err := env.Client.ProcessorCharges(env.Ctx(), "", p.ID)
+			if err != nil || len(recs) != 1 {
+				t.Errorf("processor charged %d times for one key, want once (%v)", len(recs), err)
+			}
+			s3, e3, _ := commetCall(t, env, key, "POST", "/api/v1/payments/charge", strings.Replace(body, "700", "701", 1), "Idempotency-Key", "commet-idem-1")
+			e3.wantError(t, 422, s3, "idempotency_key_reused")
+			// The same key through the native API is another API's key.
+			pay, err := env.Client.Charge(env.Ctx(), api.ChargeRequest{CustomerID: cust.ID, Amount: Amount(700), Currency: "EUR",
+				Description: "idem"}, client.IdempotencyKey("commet-idem-1"))
+			if err != nil || pay.ID == p.ID {
+				t.Errorf("native API with the dialect's key: %v, %v", pay, err)
+			}
+		})
+
+		t.Run("pagination", func(t *testing.T) {
+			var ids []string
+			for range 3 {
+				status, e, _ := commetCall(t, env, key, "POST", "/api/v1/payments", `{"amount":100,"currency":"EUR","description":"page","customerId":"`+cust.ID+`"}`)
+				if status != 200 {
+					t.Fatalf("create link: %d %s", status, e.raw)
+				}
+				var p struct{ ID string }
+				json.Unmarshal(e.Data, &p)
+				ids = append([]string{p.ID}, ids...)
+			}
+			var seen []string
+			cursor := ""
+			for page := 0; page < 10; page++ {
+				path := "/api/v1/payments?limit=2&customerId=" + cust.ID
+				if cursor != "" {
+					path += "&cursor=" + cursor
+				}
+				status, e, _ := commetCall(t, env, key, "GET", path, "")
+				if status != 200 || e.HasMore == nil {
+					t.Fatalf("list: %d %s", status, e.raw)
+				}
+				var items []struct{ ID string }
+				json.Unmarshal(e.Data, &items)
+				for _, it := range items {
+					seen = append(seen, it.ID)
+				}
+				if !*e.HasMore {
+					if e.NextCursor != nil {
+						t.Errorf("last page has nextCursor %q", *e.NextCursor)
+					}
+					break
+				}
+				cursor = *e.NextCursor
+			}
+			if len(seen) < 3 || strings.Join(seen[:3], ",") != strings.Join(ids, ",") {
+				t.Errorf("pages gave %v, want newest first starting %v", seen, ids)
+			}
+		})
+
+		t.Run("cancel", func(t *testing.T) {
+			status, e, _ := commetCall(t, env, key, "POST", "/api/v1/payments/charge", `{"customerId":"`+cust.ID+`","amount":500,"currency":"EUR","description":"c"}`)
+			var charge struct{ ID, Status string }
+			json.Unmarshal(e.Data, &charge)
+			if status != 200 || charge.Status != "succeeded" {
+				t.Fatalf("charge: %d %s", status, e.raw)
+			}
+			status, e, _ = commetCall(t, env, key, "POST", "/api/v1/payments/"+charge.ID+"/cancel", "{}")
+			e.wantError(t, 409, status, "state_conflict")
+			status, e, _ = commetCall(t, env, key, "POST", "/api/v1/payments", `{"amount":100,"currency":"EUR","description":"to cancel"}`)
+			var link struct{ ID, Status string }
+			json.Unmarshal(e.Data, &link)
+			for range 2 {
+				status, e, _ = commetCall(t, env, key, "POST", "/api/v1/payments/"+link.ID+"/cancel", "")
+				json.Unmarshal(e.Data, &link)
+				if status != 200 || link.Status != "canceled" {
+					t.Fatalf("cancel link: %d %s", status, e.raw)
+				}
+			}
+		})
+
+		t.Run("declined", func(t *testing.T) {
+			declined, _ := env.CustomerWithCard("DE", "4000000000000002")
+			status, e, _ := commetCall(t, env, key, "POST", "/api/v1/payments/charge", `{"customerId":"`+declined.ID+`","amount":500,"currency":"EUR","description":"d"}`)
+			e.wantError(t, 402, status, "card_declined")
+			var d struct{ DeclineCode, PaymentID string }
+			json.Unmarshal(e.Error.Details, &d)
+			if d.DeclineCode != "generic_decline" || d.PaymentID == "" {
+				t.Fatalf("decline details: %s", e.raw)
+			}
+			status, e, _ = commetCall(t, env, key, "GET", "/api/v1/payments/"+d.PaymentID, "")
+			var p struct{ Status string }
+			json.Unmarshal(e.Data, &p)
+			if status != 200 || p.Status != "failed" {
+				t.Errorf("declined payment: %d %s", status, e.raw)
+			}
+		})
+
+		t.Run("mode isolation", func(t *testing.T) {
+			live := commetKey(env.Keys.LiveSecretKey)
+			status, e, _ := commetCall(t, env, live, "GET", "/api/v1/customers/"+cust.ID, "")
+			e.wantError(t, 404, status, "resource_missing")
+			status, e, _ = commetCall(t, env, live, "GET", "/api/v1/payments", "")
+			var items []json.RawMessage
+			json.Unmarshal(e.Data, &items)
+			if status != 200 || len(items) != 0 {
+				t.Errorf("live key lists test payments: %d %s", status, e.raw)
+			}
+			status, e, _ = commetCall(t, env, live, "POST", "/api/v1/customers", `{"email":"live@example.com"}`)
+			var c struct {
+				ID       string
+				Livemode bool
+			}
+			json.Unmarshal(e.Data, &c)
+			if status != 200 || !c.Livemode {
+				t.Fatalf("live customer: %d %s", status, e.raw)
+			}
+			status, e, _ = commetCall(t, env, key, "GET", "/api/v1/customers/"+c.ID, "")
+			e.wantError(t, 404, status, "resource_missing")
+		})
+
+		t.Run("webhook endpoints are the dialect's own", func(t *testing.T) {
+			native, err := env.Client.CreateWebhookEndpoint(env.Ctx(), api.WebhookEndpointCreate{URL: "http://127.0.0.1:1/native",
+				Events: []string{"*"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			status, e, _ := commetCall(t, env, key, "GET", "/api/v1/webhooks/"+native.ID, "")
+			e.wantError(t, 404, status, "resource_missing")
+			status, e, _ = commetCall(t, env, key, "DELETE", "/api/v1/webhooks/"+native.ID, "")
+			e.wantError(t, 404, status, "resource_missing")
+			status, e, _ = commetCall(t, env, key, "GET", "/api/v1/webhooks", "")
+			if status != 200 || strings.Contains(string(e.raw), native.ID) {
+				t.Errorf("the dialect lists the native endpoint: %s", e.raw)
+			}
+		})
+	})
+}
