@@ -2,14 +2,20 @@ package e2e
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/tillpay/till/api"
 	"github.com/tillpay/till/client"
@@ -369,5 +375,151 @@ func TestCommetEdges(t *testing.T) {
 				t.Errorf("the dialect lists the native endpoint: %s", e.raw)
 			}
 		})
+	})
+}
+
+// commetReceiver records the deliveries it gets; paths under /fail answer
+// 500.
+type commetReceiver struct {
+	mu  sync.Mutex
+	got []receivedHook
+	srv *httptest.Server
+}
+
+type receivedHook struct {
+	path   string
+	header http.Header
+	body   []byte
+}
+
+func newCommetReceiver(t *testing.T) *commetReceiver {
+	rc := &commetReceiver{}
+	rc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		rc.mu.Lock()
+		rc.got = append(rc.got, receivedHook{path: r.URL.Path, header: r.Header.Clone(), body: b})
+		rc.mu.Unlock()
+		if strings.HasPrefix(r.URL.Path, "/fail") {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(rc.srv.Close)
+	return rc
+}
+
+// find returns the deliveries to path whose body contains s.
+func (rc *commetReceiver) find(path, s string) []receivedHook {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	var out []receivedHook
+	for _, h := range rc.got {
+		if h.path == path && bytes.Contains(h.body, []byte(s)) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// TestCommetWebhookDelivery checks that Commet endpoints get Commet's
+// envelope and signature through the core delivery (its log and retries)
+// while native endpoints keep Till's, and that a keyed test delivery is
+// sent once.
+func TestCommetWebhookDelivery(t *testing.T) {
+	Each(t, func(t *testing.T, b Backend) {
+		env := Start(t, b)
+		key := commetKey(env.Keys.TestSecretKey)
+		rc := newCommetReceiver(t)
+		create := func(path string) (id, secret string) {
+			status, e, _ := commetCall(t, env, key, "POST", "/api/v1/webhooks", `{"url":"`+rc.srv.URL+path+`","events":["payment.received"]}`)
+			var wh struct{ ID, SecretKey string }
+			json.Unmarshal(e.Data, &wh)
+			if status != 200 || wh.SecretKey == "" {
+				t.Fatalf("create webhook: %d %s", status, e.raw)
+			}
+			return wh.ID, wh.SecretKey
+		}
+		okID, secret := create("/commet")
+		failID, _ := create("/fail")
+		if _, err := env.Client.CreateWebhookEndpoint(env.Ctx(), api.WebhookEndpointCreate{URL: rc.srv.URL + "/native",
+			Events: []string{"payment.succeeded"}}); err != nil {
+			t.Fatal(err)
+		}
+		cust, _ := env.CustomerWithCard("DE", "4242424242424242")
+		status, e, _ := commetCall(t, env, key, "POST", "/api/v1/payments/charge", `{"customerId":"`+cust.ID+`","amount":1200,"currency":"EUR","description":"hooks"}`)
+		var pay struct{ ID string }
+		json.Unmarshal(e.Data, &pay)
+		if status != 200 {
+			t.Fatalf("charge: %d %s", status, e.raw)
+		}
+		var hook receivedHook
+		env.Eventually(10*time.Second, "the Commet delivery", func() bool {
+			hs := rc.find("/commet", pay.ID)
+			if len(hs) > 0 {
+				hook = hs[0]
+			}
+			return len(hs) > 0
+		})
+		mac := hmac.New(sha256.New, []byte(secret))
+		mac.Write(hook.body)
+		if got := hook.header.Get("X-Commet-Signature"); got != hex.EncodeToString(mac.Sum(nil)) {
+			t.Errorf("X-Commet-Signature %q is not the hex HMAC-SHA256 of the body", got)
+		}
+		if hook.header.Get("Till-Signature") != "" || hook.header.Get("X-Commet-Event") != "payment.received" {
+			t.Errorf("Commet delivery headers: %v", hook.header)
+		}
+		var envl struct {
+			Event, Timestamp, OrganizationID, Mode, APIVersion string
+			Data                                               struct{ PaymentTransactionID, InvoiceNumber string }
+		}
+		if err := json.Unmarshal(hook.body, &envl); err != nil || envl.Event != "payment.received" || envl.Mode != "sandbox" ||
+			envl.OrganizationID == "" || envl.APIVersion != "2026-07-11" || envl.Data.PaymentTransactionID != pay.ID || envl.Data.InvoiceNumber == "" {
+			t.Errorf("Commet envelope: %s (%v)", hook.body, err)
+		}
+		env.Eventually(10*time.Second, "the native delivery", func() bool {
+			hs := rc.find("/native", pay.ID)
+			return len(hs) > 0 && hs[0].header.Get("Till-Signature") != "" && bytes.Contains(hs[0].body, []byte(`"payment.succeeded"`))
+		})
+		// The delivery log of the core event lists both Commet endpoints:
+		// the failing one with its retry planned.
+		eventID := hook.header.Get("X-Commet-Delivery")
+		var log []api.WebhookDelivery
+		env.Eventually(10*time.Second, "the failed delivery in the log", func() bool {
+			resp, err := env.Client.Raw(env.Ctx(), "GET", "/v1/events/"+eventID+"/deliveries", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out struct{ Data []api.WebhookDelivery }
+			json.Unmarshal(resp.Body, &out)
+			log = out.Data
+			return len(log) >= 2
+		})
+		byEndpoint := map[string]api.WebhookDelivery{}
+		for _, d := range log {
+			byEndpoint[d.EndpointID] = d
+		}
+		if d := byEndpoint[okID]; d.Status != "succeeded" {
+			t.Errorf("delivery to the Commet endpoint: %+v", d)
+		}
+		if d := byEndpoint[failID]; d.Status != "failed" || d.NextRetryAt == nil {
+			t.Errorf("failed delivery to a Commet endpoint has no retry: %+v", d)
+		}
+
+		// A keyed test delivery is sent once; its repeat answers the same.
+		s1, e1, _ := commetCall(t, env, key, "POST", "/api/v1/webhooks/"+okID+"/test", "", "Idempotency-Key", "test-once")
+		s2, e2, r2 := commetCall(t, env, key, "POST", "/api/v1/webhooks/"+okID+"/test", "", "Idempotency-Key", "test-once")
+		if s1 != 200 || s2 != 200 || !bytes.Equal(e1.raw, e2.raw) || r2.Header.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("test replay: %d %s / %d %s", s1, e1.raw, s2, e2.raw)
+		}
+		if n := len(rc.find("/commet", `"webhook.test"`)); n != 1 {
+			t.Errorf("%d test deliveries for one key, want 1", n)
+		}
+		status, e, _ = commetCall(t, env, key, "POST", "/api/v1/webhooks/"+failID+"/test", "")
+		var res struct{ Success bool }
+		json.Unmarshal(e.Data, &res)
+		if status != 200 || res.Success {
+			t.Errorf("test of a failing endpoint: %d %s", status, e.raw)
+		}
 	})
 }

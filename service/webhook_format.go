@@ -104,8 +104,11 @@ func (s *Service) renderDelivery(ctx context.Context, ev *till.Event, ep *till.W
 
 // WebhookTest is the outcome of a test delivery: its delivery log entry.
 type WebhookTest struct {
-	Delivery *till.WebhookDelivery
+	Delivery *till.WebhookDelivery `json:"delivery"`
 }
+
+// OpWebhookTest is the operation of a keyed TestWebhookEndpoint.
+const OpWebhookTest Operation = "webhook_endpoint.test"
 
 // TestWebhookEndpoint sends a dialect's test event to one of the caller's
 // endpoints now, once, and records the attempt in the delivery log under a
@@ -113,43 +116,50 @@ type WebhookTest struct {
 // whatever the endpoint answered (Delivery.Succeeded says whether it took
 // it); resource_missing for an unknown or deleted endpoint, state_conflict
 // for a disabled one or one of Till's own format (those are tested with a
-// real event: POST /v1/events/{id}/resend).
-func (s *Service) TestWebhookEndpoint(ctx context.Context, c *Caller, id string) (*WebhookTest, error) {
-	ep, err := s.WebhookEndpoint(ctx, c, id)
-	if err != nil {
-		return nil, err
-	}
-	f, err := s.format(ep.Dialect)
-	if err != nil {
-		return nil, err
-	}
-	if f == nil {
-		return nil, till.Conflict("Webhook endpoint %s receives Till's own events; test it by resending an event (POST /v1/events/{id}/resend).", ep.ID)
-	}
-	if !ep.Enabled {
-		return nil, till.Conflict("Webhook endpoint %s is disabled; enable it before testing it.", ep.ID)
-	}
-	secrets, err := s.endpointSecrets(ctx, ep)
-	if err != nil {
-		return nil, err
-	}
-	real := s.clock.Now()
-	body, err := f.RenderTest(ep, real)
-	if err != nil {
-		return nil, err
-	}
-	msgID := s.ids.NewID(till.PrefixEvent)
-	res := s.webhooks.Send(till.Background(ctx), till.WebhookRequest{URL: ep.URL, Livemode: ep.Livemode, MessageID: msgID,
-		Body: body, Timestamp: real, Header: f.Sign(ep, secrets, msgID, real, body)})
-	s.obs.WebhookDelivered(res.Delivered(), res.Latency)
-	d := &till.WebhookDelivery{ID: s.ids.NewID(till.PrefixDelivery), AccountID: ep.AccountID, Livemode: ep.Livemode,
-		EventID: msgID, EndpointID: ep.ID, URL: ep.URL, Attempt: 1, Resend: true, Succeeded: res.Delivered(),
-		StatusCode: res.StatusCode, Error: res.Error, ResponseExcerpt: res.Excerpt, Latency: res.Latency,
-		CreatedAt: s.now(c.Account, c.Livemode)}
-	if err := s.store.Update(ctx, func(tx till.Tx) error { return tx.CreateWebhookDelivery(ctx, d) }); err != nil {
-		return nil, err
-	}
-	return &WebhookTest{Delivery: d}, nil
+// real event: POST /v1/events/{id}/resend). A repeat of a keyed request
+// that finished returns the first delivery without sending again.
+func (s *Service) TestWebhookEndpoint(ctx context.Context, c *Caller, idem *Idem, id string) (*WebhookTest, error) {
+	out := &WebhookTest{}
+	err := s.idempotent(ctx, c, idem, OpWebhookTest, out, func() error {
+		ep, err := s.WebhookEndpoint(ctx, c, id)
+		if err != nil {
+			return err
+		}
+		f, err := s.format(ep.Dialect)
+		if err != nil {
+			return err
+		}
+		if f == nil {
+			return till.Conflict("Webhook endpoint %s receives Till's own events; test it by resending an event (POST /v1/events/{id}/resend).", ep.ID)
+		}
+		if !ep.Enabled {
+			return till.Conflict("Webhook endpoint %s is disabled; enable it before testing it.", ep.ID)
+		}
+		secrets, err := s.endpointSecrets(ctx, ep)
+		if err != nil {
+			return err
+		}
+		real := s.clock.Now()
+		body, err := f.RenderTest(ep, real)
+		if err != nil {
+			return err
+		}
+		msgID := s.ids.NewID(till.PrefixEvent)
+		res := s.webhooks.Send(till.Background(ctx), till.WebhookRequest{URL: ep.URL, Livemode: ep.Livemode, MessageID: msgID,
+			Body: body, Timestamp: real, Header: f.Sign(ep, secrets, msgID, real, body)})
+		s.obs.WebhookDelivered(res.Delivered(), res.Latency)
+		out.Delivery = &till.WebhookDelivery{ID: s.ids.NewID(till.PrefixDelivery), AccountID: ep.AccountID, Livemode: ep.Livemode,
+			EventID: msgID, EndpointID: ep.ID, URL: ep.URL, Attempt: 1, Resend: true, Succeeded: res.Delivered(),
+			StatusCode: res.StatusCode, Error: res.Error, ResponseExcerpt: res.Excerpt, Latency: res.Latency,
+			CreatedAt: s.now(c.Account, c.Livemode)}
+		return s.store.Update(ctx, func(tx till.Tx) error {
+			if err := tx.CreateWebhookDelivery(ctx, out.Delivery); err != nil {
+				return err
+			}
+			return s.remember(ctx, tx, c, idem, OpWebhookTest, out, ep.ID)
+		})
+	})
+	return out, err
 }
 
 // validEventTypes checks the event types of an endpoint of dialect.

@@ -152,13 +152,14 @@ func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) {
 }
 
 // testWebhook sends a test event to the endpoint now and reports whether
-// it answered 2xx; the attempt is in the endpoint's delivery log.
+// it answered 2xx; the attempt is in the endpoint's delivery log. A repeat
+// with the same Idempotency-Key answers the same without sending again.
 func (s *Server) testWebhook(w http.ResponseWriter, r *http.Request) {
-	mutate(s, w, r, func(c *service.Caller, _ *service.Idem, _ struct{}) (any, error) {
+	mutate(s, w, r, func(c *service.Caller, idem *service.Idem, _ struct{}) (any, error) {
 		if _, err := s.endpoint(r, r.PathValue("id")); err != nil {
 			return nil, err
 		}
-		t, err := s.svc.TestWebhookEndpoint(r.Context(), c, r.PathValue("id"))
+		t, err := s.svc.TestWebhookEndpoint(r.Context(), c, idem, r.PathValue("id"))
 		if err != nil {
 			return nil, err
 		}
