@@ -94,7 +94,7 @@ func (s *Server) errorBody(err error) (int, []byte) {
 		msg = "An internal error occurred. The request id identifies it in the logs."
 	}
 	out := &wireError{Type: k.typ, Code: k.code, Message: msg, Param: e.Param,
-		DocURL: s.baseURL + "/docs/dialects/commet#error-" + k.code}
+		DocURL: s.baseURL + "/docs#error-" + k.code}
 	switch {
 	case e.Decline != nil:
 		out.Details = e.Decline
