@@ -506,6 +506,20 @@ func TestCommetWebhookDelivery(t *testing.T) {
 			t.Errorf("failed delivery to a Commet endpoint has no retry: %+v", d)
 		}
 
+		// A resend to a Commet endpoint of an event Commet has no name for
+		// is refused, never queued to fail forever.
+		resp, err := env.Client.Raw(env.Ctx(), "GET", "/v1/events?type=payment_method.attached&limit=1", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var events struct{ Data []api.Event }
+		json.Unmarshal(resp.Body, &events)
+		if len(events.Data) != 1 {
+			t.Fatalf("payment_method.attached events: %s", resp.Body)
+		}
+		err = env.Client.Do(env.Ctx(), "POST", "/v1/events/"+events.Data[0].ID+"/resend", api.ResendRequest{EndpointID: okID}, nil)
+		APIError(t, err, 409, "state_conflict")
+
 		// A keyed test delivery is sent once; its repeat answers the same.
 		s1, e1, _ := commetCall(t, env, key, "POST", "/api/v1/webhooks/"+okID+"/test", "", "Idempotency-Key", "test-once")
 		s2, e2, r2 := commetCall(t, env, key, "POST", "/api/v1/webhooks/"+okID+"/test", "", "Idempotency-Key", "test-once")

@@ -691,8 +691,9 @@ func (r *deliveryRunner) prepare(t *till.Task) *prepared {
 		p.d.err = err
 		return p
 	}
-	if ev == nil || ep == nil || ep.Deleted || !ep.Enabled {
-		// Deleted or disabled since the delivery was queued: it is dropped.
+	if ev == nil || ep == nil || ep.Deleted || !ep.Enabled || !s.deliverable(ep, ev) {
+		// Deleted or disabled since the delivery was queued, or an event
+		// its dialect has no name for: it is dropped.
 		p.d.drop = true
 		return p
 	}

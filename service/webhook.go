@@ -360,6 +360,9 @@ func (s *Service) ResendEvent(ctx context.Context, c *Caller, idem *Idem, eventI
 				if !ep.Enabled {
 					return till.Errorf(till.EConflict, "Webhook endpoint %s is disabled; enable it before resending to it.", ep.ID)
 				}
+				if !s.deliverable(ep, e) {
+					return till.Conflict("Webhook endpoint %s receives %s webhooks, which have no event for %s.", ep.ID, ep.Dialect, e.Type)
+				}
 				eps = append(eps, ep)
 			} else {
 				all, err := tx.EnabledWebhookEndpoints(ctx, c.Scope())

@@ -84,6 +84,18 @@ func (s *Service) receives(ep *till.WebhookEndpoint, e *till.Event) bool {
 	return typ != "" && ep.Receives(typ)
 }
 
+// deliverable reports whether ev can be delivered to ep at all: any event
+// to an endpoint of Till's own format, only events its dialect has a name
+// for to a dialect's endpoint (whatever it subscribed to: a resend may
+// name it).
+func (s *Service) deliverable(ep *till.WebhookEndpoint, ev *till.Event) bool {
+	if ep.Dialect == "" {
+		return true
+	}
+	f, err := s.format(ep.Dialect)
+	return err == nil && f.EventType(ev) != ""
+}
+
 // renderDelivery returns the body of a delivery of ev to ep at t and, for a
 // dialect's endpoint, its signature headers (nil: Till's own signatures).
 func (s *Service) renderDelivery(ctx context.Context, ev *till.Event, ep *till.WebhookEndpoint, secrets []string, t time.Time) ([]byte, map[string][]string, error) {
