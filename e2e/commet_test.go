@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -71,75 +72,49 @@ func TestCommetSDK(t *testing.T) {
 }
 
 // commetCall makes one request to the Commet dialect with key (none when
-// empty) and returns the status, the decoded envelope and the response.
-func commetCall(t *testing.T, env *Env, key, method, path, body string, header ...string) (int, commetEnvelope, *http.Response) {
+// empty) and the SDK's headers, and returns the status, the decoded
+// envelope and the response.
+func commetCall(t *testing.T, env *Env, key, method, path, body string, header ...string) (int, commetEnvelope, *client.Response) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(env.Ctx(), method, env.URL+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
+	opts := []client.Option{client.Header("commet-version", "2026-07-11"),
+		client.Header("commet-client-info", `{"sdk":"commet-node","sdk_version":"7.10.0"}`)}
 	if key != "" {
-		req.Header.Set("x-api-key", key)
+		opts = append(opts, client.Header("x-api-key", key))
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("commet-version", "2026-07-11")
-	req.Header.Set("commet-client-info", `{"sdk":"commet-node","sdk_version":"7.10.0"}`)
 	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
+		opts = append(opts, client.Header(header[i], header[i+1]))
 	}
-	resp, err := http.DefaultClient.Do(req)
+	var b any
+	if body != "" {
+		b = body
+	}
+	resp, err := client.New(env.URL, "").Raw(env.Ctx(), method, path, b, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
+	out := commetEnvelope{resp: resp}
+	if err := json.Unmarshal(resp.Body, &out); err != nil {
+		t.Fatalf("%s %s: %d %q is not JSON: %v", method, path, resp.Status, resp.Body, err)
 	}
-	var out commetEnvelope
-	if err := json.Unmarshal(raw, &out); err != nil {
-		t.Fatalf("%s %s: %d %q is not JSON: %v", method, path, resp.StatusCode, raw, err)
-	}
-	out.raw = raw
-	return resp.StatusCode, out, resp
+	out.raw = resp.Body
+	return resp.Status, out, resp
 }
 
+// commetEnvelope is a decoded answer of the dialect: the native envelope's
+// shape (SPEC §13 keeps it), with the list fields.
 type commetEnvelope struct {
-	Success    bool            `json:"success"`
+	errorEnvelope
 	Data       json.RawMessage `json:"data"`
 	HasMore    *bool           `json:"hasMore"`
 	NextCursor *string         `json:"nextCursor"`
-	Error      *struct {
-		Type    string          `json:"type"`
-		Code    string          `json:"code"`
-		Message string          `json:"message"`
-		Param   string          `json:"param"`
-		Details json.RawMessage `json:"details"`
-		DocURL  string          `json:"doc_url"`
-	} `json:"error"`
-	raw []byte
+	raw        []byte
+	resp       *client.Response
 }
 
 // wantError asserts a Commet error envelope with the status and code.
-func (e commetEnvelope) wantError(t *testing.T, status, gotStatus int, code string) {
+func (e commetEnvelope) wantError(t *testing.T, status, _ int, code string) {
 	t.Helper()
-	if gotStatus != status || e.Success || e.Error == nil || e.Error.Code != code || e.Error.Message == "" || e.Error.DocURL == "" {
-		t.Fatalf("want %d %s in Commet's envelope, got %d %s", status, code, gotStatus, e.raw)
-	}
-}
-
-// fields returns the fields a validation_error's details name.
-func (e commetEnvelope) fields(t *testing.T) map[string]string {
-	t.Helper()
-	var details []struct{ Field, Message string }
-	if err := json.Unmarshal(e.Error.Details, &details); err != nil || len(details) == 0 {
-		t.Fatalf("validation_error without details [{field, message}]: %s", e.raw)
-	}
-	out := map[string]string{}
-	for _, d := range details {
-		out[d.Field] = d.Message
-	}
-	return out
+	wantErrorResponse(t, e.resp, status, code)
 }
 
 // TestCommetEdges checks the dialect's answers to bad requests, its keys,
@@ -173,9 +148,9 @@ func TestCommetEdges(t *testing.T) {
 				t.Run(tc.name, func(t *testing.T) {
 					status, env, _ := commetCall(t, env, key, "POST", tc.path, tc.body)
 					env.wantError(t, 400, status, "validation_error")
-					got := env.fields(t)
+					got := env.fields()
 					for _, f := range tc.fields {
-						if _, ok := got[f]; !ok {
+						if !slices.Contains(got, f) {
 							t.Errorf("details do not name %s: %s", f, env.raw)
 						}
 					}
@@ -186,7 +161,7 @@ func TestCommetEdges(t *testing.T) {
 			}
 			status, e, _ := commetCall(t, env, key, "GET", "/api/v1/payments?page=2", "")
 			e.wantError(t, 400, status, "validation_error")
-			if _, ok := e.fields(t)["page"]; !ok {
+			if !slices.Contains(e.fields(), "page") {
 				t.Errorf("unknown query parameter not named: %s", e.raw)
 			}
 			status, e, _ = commetCall(t, env, key, "GET", "/api/v1/customers?limit=0", "")
@@ -199,7 +174,7 @@ func TestCommetEdges(t *testing.T) {
 			status, e, _ = commetCall(t, env, "ck_test_"+strings.Repeat("a", 48), "GET", "/api/v1/payments", "")
 			e.wantError(t, 401, status, "api_key_invalid")
 			status, e, _ = commetCall(t, env, env.Keys.TestSecretKey, "GET", "/api/v1/payments", "")
-			if status != 200 || !e.Success {
+			if status != 200 || e.Success == nil || !*e.Success {
 				t.Fatalf("the sk_ form: %d %s", status, e.raw)
 			}
 			status, e, _ = commetCall(t, env, env.Keys.TestPublishableKey, "GET", "/api/v1/payments", "")
@@ -484,21 +459,21 @@ func TestCommetWebhookDelivery(t *testing.T) {
 		// The delivery log of the core event lists both Commet endpoints:
 		// the failing one with its retry planned.
 		eventID := hook.header.Get("X-Commet-Delivery")
-		var log []api.WebhookDelivery
-		env.Eventually(10*time.Second, "the failed delivery in the log", func() bool {
+		byEndpoint := map[string]api.WebhookDelivery{}
+		env.Eventually(10*time.Second, "both deliveries in the log", func() bool {
 			resp, err := env.Client.Raw(env.Ctx(), "GET", "/v1/events/"+eventID+"/deliveries", nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			var out struct{ Data []api.WebhookDelivery }
 			json.Unmarshal(resp.Body, &out)
-			log = out.Data
-			return len(log) >= 2
+			for _, d := range out.Data {
+				byEndpoint[d.EndpointID] = d
+			}
+			_, okLogged := byEndpoint[okID]
+			_, failLogged := byEndpoint[failID]
+			return okLogged && failLogged
 		})
-		byEndpoint := map[string]api.WebhookDelivery{}
-		for _, d := range log {
-			byEndpoint[d.EndpointID] = d
-		}
 		if d := byEndpoint[okID]; d.Status != "succeeded" {
 			t.Errorf("delivery to the Commet endpoint: %+v", d)
 		}

@@ -10,8 +10,6 @@ package commet
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -200,16 +198,7 @@ func (s *Server) authenticate(h http.HandlerFunc) http.Handler {
 // one with every POST and PUT), nil without the header. A Commet request is
 // the same request when its method, path and body are.
 func idempotency(r *http.Request) (*service.Idem, error) {
-	key := r.Header.Get("Idempotency-Key")
-	if key == "" {
-		return nil, nil
-	}
-	if len(key) > service.MaxIdempotencyKeyLen || strings.ContainsFunc(key, func(c rune) bool { return c < 0x20 || c > 0x7e }) {
-		return nil, till.ParamError(till.EValidation, "Idempotency-Key",
-			"Idempotency-Key must be 1–%d printable ASCII characters", service.MaxIdempotencyKeyLen)
-	}
-	h := sha256.Sum256(bodyOf(r))
-	return &service.Idem{API: Name, Key: key, Fingerprint: r.Method + " " + r.URL.Path + " " + hex.EncodeToString(h[:])}, nil
+	return service.KeyedRequest(Name, r.Header.Get("Idempotency-Key"), r.Method, r.URL.Path, bodyOf(r))
 }
 
 // mutate runs a mutating use case: decode the body into in, set up the

@@ -3,9 +3,9 @@ package commet
 import (
 	"encoding/json"
 	"net/http"
-	"strconv"
 
 	"github.com/tillpay/till"
+	"github.com/tillpay/till/middleware"
 	"github.com/tillpay/till/service"
 )
 
@@ -117,9 +117,9 @@ func (s *Server) updateCustomer(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listCustomers(w http.ResponseWriter, r *http.Request) {
-	q := newQuery(r, "externalId", "limit", "cursor")
-	f := till.CustomerFilter{Page: q.page(), ExternalID: q.str("externalId")}
-	if err := q.err(); err != nil {
+	q := middleware.NewQuery(r, "externalId", "limit", "cursor")
+	f := till.CustomerFilter{Page: q.Page("cursor"), ExternalID: q.Str("externalId")}
+	if err := q.Err(); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -140,50 +140,4 @@ func lastID(n int, id func(int) string) string {
 		return ""
 	}
 	return id(n - 1)
-}
-
-// query reads list parameters strictly: unknown parameters are refused,
-// limit must be 1–100 (default 10), cursor is the nextCursor of the
-// previous page.
-type query struct {
-	q       map[string][]string
-	allowed map[string]bool
-	v       till.Validator
-}
-
-func newQuery(r *http.Request, allowed ...string) *query {
-	q := &query{q: r.URL.Query(), allowed: map[string]bool{}}
-	for _, a := range allowed {
-		q.allowed[a] = true
-	}
-	return q
-}
-
-func (q *query) str(name string) string {
-	if vals := q.q[name]; len(vals) > 0 {
-		return vals[0]
-	}
-	return ""
-}
-
-func (q *query) page() till.Page {
-	p := till.Page{Limit: 10, StartingAfter: q.str("cursor")}
-	if s := q.str("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 100 {
-			q.v.Add("limit", "limit must be an integer between 1 and 100")
-		} else {
-			p.Limit = n
-		}
-	}
-	return p
-}
-
-func (q *query) err() error {
-	for k := range q.q {
-		if !q.allowed[k] {
-			q.v.AddCode(till.EParameterUnknown, k, "Received unknown parameter: %s", k)
-		}
-	}
-	return q.v.Err()
 }

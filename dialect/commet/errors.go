@@ -1,10 +1,7 @@
 package commet
 
 import (
-	"bytes"
-	"encoding/json"
 	"net/http"
-	"strconv"
 
 	"github.com/tillpay/till"
 	"github.com/tillpay/till/middleware"
@@ -103,7 +100,7 @@ func (s *Server) errorBody(err error) (int, []byte) {
 	case validationCodes[e.Code]:
 		out.Details = []till.FieldError{{Field: "body", Message: msg}}
 	}
-	return k.status, encode(envelope{Success: false, Error: out})
+	return k.status, middleware.EncodeJSON(envelope{Success: false, Error: out})
 }
 
 // wireNames renames the service's field paths to Commet's where they
@@ -117,27 +114,6 @@ func wireName(path string) string {
 	return path
 }
 
-// encode renders v as JSON without HTML escaping, followed by a newline.
-func encode(v any) []byte {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		// Every value rendered here is a plain struct; failing to encode
-		// one is a programming error.
-		panic("commet: encode response: " + err.Error())
-	}
-	return buf.Bytes()
-}
-
-func writeBody(w http.ResponseWriter, status int, body []byte) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	w.Write(body)
-}
-
 // fail writes err in the error envelope, logging unexpected errors with the
 // request id.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -148,12 +124,12 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if status == http.StatusTooManyRequests {
 		w.Header().Set("Retry-After", "1")
 	}
-	writeBody(w, status, body)
+	middleware.WriteJSON(w, status, body)
 }
 
 // ok writes one object.
 func (s *Server) ok(w http.ResponseWriter, v any) {
-	writeBody(w, http.StatusOK, encode(envelope{Success: true, Data: v}))
+	middleware.WriteJSON(w, http.StatusOK, middleware.EncodeJSON(envelope{Success: true, Data: v}))
 }
 
 // list writes a page of objects.
@@ -162,5 +138,5 @@ func (s *Server) list(w http.ResponseWriter, items any, hasMore bool, nextCursor
 	if hasMore {
 		cursor = &nextCursor
 	}
-	writeBody(w, http.StatusOK, encode(envelope{Success: true, Data: items, HasMore: &hasMore, NextCursor: cursor}))
+	middleware.WriteJSON(w, http.StatusOK, middleware.EncodeJSON(envelope{Success: true, Data: items, HasMore: &hasMore, NextCursor: cursor}))
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tillpay/till"
+	"github.com/tillpay/till/middleware"
 	"github.com/tillpay/till/service"
 )
 
@@ -128,7 +129,7 @@ func (f Format) Render(ctx context.Context, ev *till.Event, ep *till.WebhookEndp
 	if err != nil {
 		return nil, fmt.Errorf("commet: render %s: %w", ev.ID, err)
 	}
-	return encode(webhookEnvelope{Event: typ, Timestamp: timestamp(t), OrganizationID: ep.AccountID, Mode: mode(ep.Livemode),
+	return middleware.EncodeJSON(webhookEnvelope{Event: typ, Timestamp: timestamp(t), OrganizationID: ep.AccountID, Mode: mode(ep.Livemode),
 		APIVersion: APIVersion, Data: data}), nil
 }
 
@@ -137,7 +138,7 @@ func timestamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.
 
 // RenderTest returns the body of a test delivery.
 func (Format) RenderTest(ep *till.WebhookEndpoint, t time.Time) ([]byte, error) {
-	return encode(webhookEnvelope{Event: eventTest, Timestamp: timestamp(t), OrganizationID: ep.AccountID, Mode: mode(ep.Livemode),
+	return middleware.EncodeJSON(webhookEnvelope{Event: eventTest, Timestamp: timestamp(t), OrganizationID: ep.AccountID, Mode: mode(ep.Livemode),
 		APIVersion: APIVersion, Data: map[string]string{"webhookId": ep.ID, "message": "This is a test event from Till."}}), nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/tillpay/till"
+	"github.com/tillpay/till/middleware"
 	"github.com/tillpay/till/service"
 )
 
@@ -100,9 +101,9 @@ func (s *Server) cancelPayment(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listPayments(w http.ResponseWriter, r *http.Request) {
-	q := newQuery(r, "customerId", "limit", "cursor")
-	f := till.PaymentFilter{Page: q.page(), CustomerID: q.str("customerId")}
-	if err := q.err(); err != nil {
+	q := middleware.NewQuery(r, "customerId", "limit", "cursor")
+	f := till.PaymentFilter{Page: q.Page("cursor"), CustomerID: q.Str("customerId")}
+	if err := q.Err(); err != nil {
 		s.fail(w, r, err)
 		return
 	}

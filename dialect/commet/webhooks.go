@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/tillpay/till"
+	"github.com/tillpay/till/middleware"
 	"github.com/tillpay/till/service"
 )
 
@@ -76,9 +77,9 @@ func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) {
-	q := newQuery(r, "limit", "cursor")
-	p := q.page()
-	if err := q.err(); err != nil {
+	q := middleware.NewQuery(r, "limit", "cursor")
+	p := q.Page("cursor")
+	if err := q.Err(); err != nil {
 		s.fail(w, r, err)
 		return
 	}
