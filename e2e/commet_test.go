@@ -168,6 +168,35 @@ func TestCommetEdges(t *testing.T) {
 			e.wantError(t, 400, status, "validation_error")
 		})
 
+		t.Run("never a 500", func(t *testing.T) {
+			routes := []struct{ method, path string }{{"POST", "/api/v1/customers"}, {"PUT", "/api/v1/customers/cus_x"},
+				{"POST", "/api/v1/payments/charge"}, {"POST", "/api/v1/payments"}, {"POST", "/api/v1/payments/pay_x/cancel"},
+				{"POST", "/api/v1/webhooks"}, {"PUT", "/api/v1/webhooks/we_x"}, {"POST", "/api/v1/webhooks/we_x/test"}}
+			bodies := []string{"null", `"text"`, "42", "{}", `{"metadata":null}`, `{"metadata":{"a":null}}`, `{"address":null}`,
+				`{"events":null}`, `{"amount":null}`, `{"amount":-5,"currency":"EUR","description":"d","customerId":"cus_x"}`,
+				`{"amount":1e30,"currency":"EUR","description":"d"}`, `{"amount":9223372036854775807,"currency":"EUR","description":"d"}`,
+				`{"email":"a@example.com","fullName":"\u0000"}`, `{"description":{"a":[1,2,{"b":null}]}}`, strings.Repeat("[", 10000),
+				`{"url":"ftp://x","events":["*"]}`, `{"isActive":"yes"}`, `{"description":5}`, `{"email":"a@example.com"}{}`}
+			for _, rt := range routes {
+				for _, body := range bodies {
+					status, e, _ := commetCall(t, env, key, rt.method, rt.path, body)
+					if status >= 500 || status < 400 && status != 200 || (status != 200 && (e.Error == nil || e.Error.Code == "")) {
+						t.Errorf("%s %s %.40s: %d %s", rt.method, rt.path, body, status, e.raw)
+					}
+				}
+			}
+			status, e, _ := commetCall(t, env, key, "POST", "/api/v1/customers", `{"email":"a@example.com","metadata":{"k":"`+strings.Repeat("x", 2<<20)+`"}}`)
+			e.wantError(t, 413, status, "body_too_large")
+			live := commetKey(env.Keys.LiveSecretKey)
+			for _, url := range []string{"http://example.com/hooks", "https://127.0.0.1/hooks", "https://169.254.169.254/latest"} {
+				status, e, _ = commetCall(t, env, live, "POST", "/api/v1/webhooks", `{"url":"`+url+`","events":["payment.received"]}`)
+				e.wantError(t, 400, status, "validation_error")
+				if !slices.Contains(e.fields(), "url") {
+					t.Errorf("live webhook %s: %s", url, e.raw)
+				}
+			}
+		})
+
 		t.Run("keys", func(t *testing.T) {
 			status, e, _ := commetCall(t, env, "", "GET", "/api/v1/payments", "")
 			e.wantError(t, 401, status, "api_key_missing")
