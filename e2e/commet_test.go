@@ -341,6 +341,29 @@ func TestCommetEdges(t *testing.T) {
 			}
 		})
 
+		t.Run("requires action and processing", func(t *testing.T) {
+			sca, _ := env.CustomerWithCard("DE", "4000002760003184")
+			status, e, _ := commetCall(t, env, key, "POST", "/api/v1/payments/charge", `{"customerId":"`+sca.ID+`","amount":500,"currency":"EUR","description":"sca"}`)
+			e.wantError(t, 402, status, "card_declined")
+			var d struct{ DeclineCode, PaymentID, NextActionURL string }
+			json.Unmarshal(e.Error.Details, &d)
+			if d.DeclineCode != "authentication_required" || d.NextActionURL == "" {
+				t.Fatalf("3-D Secure decline details: %s", e.raw)
+			}
+			status, e, _ = commetCall(t, env, key, "GET", "/api/v1/payments/"+d.PaymentID, "")
+			var p struct{ Status string }
+			json.Unmarshal(e.Data, &p)
+			if status != 200 || p.Status != "requires_action" {
+				t.Errorf("payment needing authentication: %d %s", status, e.raw)
+			}
+			slow, _ := env.CustomerWithCard("DE", "4000000000001000")
+			status, e, _ = commetCall(t, env, key, "POST", "/api/v1/payments/charge", `{"customerId":"`+slow.ID+`","amount":500,"currency":"EUR","description":"slow"}`)
+			json.Unmarshal(e.Data, &p)
+			if status != 200 || p.Status != "processing" {
+				t.Errorf("pending processor answer: %d %s", status, e.raw)
+			}
+		})
+
 		t.Run("mode isolation", func(t *testing.T) {
 			live := commetKey(env.Keys.LiveSecretKey)
 			status, e, _ := commetCall(t, env, live, "GET", "/api/v1/customers/"+cust.ID, "")
