@@ -19,6 +19,7 @@ import (
 	"github.com/tillpay/till/api"
 	"github.com/tillpay/till/checkout"
 	"github.com/tillpay/till/client"
+	"github.com/tillpay/till/dialect/commet"
 	"github.com/tillpay/till/dialect/orders"
 	tillhttp "github.com/tillpay/till/http"
 	"github.com/tillpay/till/middleware"
@@ -162,6 +163,7 @@ func Start(tb testing.TB, b Backend, opts ...Options) *Env {
 	env.Service = service.New(service.Config{
 		Store: st, Keyring: kr, PublicBaseURL: base, Lease: o.Lease, ProcessorTimeout: o.ProcessorTimeout, Logger: log,
 		Renderer: pdf.New(), Mailer: mailer, Webhooks: webhook.New(webhook.Options{}), RenderEvent: api.EventBody,
+		WebhookFormats: map[string]service.WebhookFormat{commet.Name: commet.Format{}},
 		Processor: func(ctx context.Context, a *till.Account, livemode bool) (till.Processor, error) {
 			if livemode {
 				return nil, till.Errorf(till.ELiveForbidden, "no live processor")
@@ -171,11 +173,14 @@ func Start(tb testing.TB, b Backend, opts ...Options) *Env {
 		Connectors: o.Connectors,
 	})
 	// The same composition as till serve: the native API and, under /pay/,
-	// the pages in their own middleware stack.
+	// the pages in their own middleware stack; the Commet dialect under
+	// /api/v1/.
 	native := tillhttp.New(env.Service, tillhttp.Options{PublicBaseURL: base, AdminToken: o.AdminToken,
 		Logger: log, RateLimit: o.RateLimit})
 	pages := checkout.New(env.Service, checkout.Options{Logger: log})
+	commetAPI := commet.New(env.Service, commet.Options{PublicBaseURL: base, Logger: log, RateLimit: o.RateLimit})
 	srv.Config.Handler = middleware.ByPrefix(native,
+		middleware.Prefix{Path: commet.Prefix, Handler: commetAPI},
 		middleware.Prefix{Path: orders.Prefix, Handler: orders.New(env.Service, orders.Options{Logger: log, RateLimit: o.RateLimit})},
 		middleware.Prefix{Path: "/pay/", Handler: middleware.Stack(pages, middleware.Options{ErrorWriter: pages.WriteError, Logger: log})})
 	srv.Start()

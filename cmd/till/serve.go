@@ -21,6 +21,7 @@ import (
 	"github.com/tillpay/till"
 	"github.com/tillpay/till/api"
 	"github.com/tillpay/till/checkout"
+	"github.com/tillpay/till/dialect/commet"
 	"github.com/tillpay/till/dialect/orders"
 	tillhttp "github.com/tillpay/till/http"
 	"github.com/tillpay/till/metrics"
@@ -192,6 +193,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Store: st, Keyring: keys, PublicBaseURL: cfg.publicBaseURL, Lease: cfg.lease,
 		ProcessorTimeout: cfg.processorTimeout, Logger: log, Hook: failpoint(log), IdempotencyRetention: cfg.idemRetention,
 		Renderer: pdf.New(), Mailer: mailer, Webhooks: webhook.New(webhook.Options{}), RenderEvent: api.EventBody, Observer: obs,
+		WebhookFormats: map[string]service.WebhookFormat{commet.Name: commet.Format{}},
 		Processor: func(ctx context.Context, a *till.Account, livemode bool) (till.Processor, error) {
 			if livemode {
 				return nil, till.Errorf(till.ELiveForbidden, "Live mode needs a real processor; none is configured for this account.")
@@ -227,9 +229,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Ready: st.ready, Observe: obs.Request,
 	})
 	pages := checkout.New(svc, checkout.Options{Logger: log})
+	// The dialects wrap themselves with their own envelopes, as the native
+	// API does.
+	commetAPI := commet.New(svc, commet.Options{PublicBaseURL: cfg.publicBaseURL, Logger: log, RateLimit: cfg.rateLimit,
+		Observe: obs.Request})
 	ordersAPI := orders.New(svc, orders.Options{Logger: log, RateLimit: cfg.rateLimit})
 	observe := middleware.RouteObserver(obs.Request)
 	handler := middleware.ByPrefix(native,
+		middleware.Prefix{Path: commet.Prefix, Handler: commetAPI},
 		middleware.Prefix{Path: orders.Prefix, Handler: ordersAPI},
 		middleware.Prefix{Path: "/pay/", Handler: middleware.Stack(pages, middleware.Options{ErrorWriter: pages.WriteError, Logger: log,
 			Observe: observe.By(pages.Route)})},
