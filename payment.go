@@ -90,6 +90,12 @@ func (p *Payment) LastAttempt() *Attempt {
 	return &p.Attempts[len(p.Attempts)-1]
 }
 
+// Refundable is the gross amount that can still be refunded: what was
+// captured less what was refunded or is being refunded.
+func (p *Payment) Refundable() int64 {
+	return p.AmountCaptured - p.AmountRefunded - p.RefundReserved
+}
+
 // Attempt returns the attempt with the given id, or nil.
 func (p *Payment) Attempt(id string) *Attempt {
 	for i := range p.Attempts {
@@ -226,7 +232,11 @@ type Attempt struct {
 	Message     string      `json:"message"`
 	ProviderRef string      `json:"providerRef"`
 	Reference   string      `json:"reference"`
-	SettledAt   *time.Time  `json:"settledAt,omitempty"`
+	// OffSession marks a charge of a saved method without its payer (a
+	// payment link charged by the merchant, ChargeLink); a charge of kind
+	// charge is off-session anyway.
+	OffSession bool       `json:"offSession,omitempty"`
+	SettledAt  *time.Time `json:"settledAt,omitempty"`
 }
 
 // Event is something that happened to an object, delivered to webhooks.

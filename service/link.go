@@ -94,13 +94,30 @@ func (s *Service) CreatePaymentLink(ctx context.Context, c *Caller, idem *Idem, 
 	if err != nil {
 		return nil, err
 	}
+	return s.createLink(ctx, c, idem, OpLinkCreate, req, linkOptions{capture: true})
+}
+
+// linkOptions are the choices a link's creator has beyond PaymentLinkParams
+// (CreatePurchase makes them).
+type linkOptions struct {
+	// capture false places a hold when the link is paid (authorize only).
+	capture bool
+	// client, when the request names no customer, is the customer the link
+	// is for: the account's customer with its email, or it created.
+	client *till.Customer
+}
+
+// createLink records a validated link request in one unit of work, with
+// the Idempotency-Key of operation op.
+func (s *Service) createLink(ctx context.Context, c *Caller, idem *Idem, op Operation, req *linkInput, opt linkOptions) (*till.Payment, error) {
 	var out *till.Payment
 	// The stored response holds the link's url, a bearer of the right to
 	// pay: sealed like a secret.
-	err = s.idempotent(ctx, c, sealed(idem), OpLinkCreate, &out, func() error {
+	err := s.idempotent(ctx, c, sealed(idem), op, &out, func() error {
 		scope := c.Scope()
 		var a *till.Account
 		cust := &till.Customer{}
+		newClient := false
 		err := s.store.View(ctx, func(tx till.Tx) error {
 			var err error
 			if a, err = tx.Account(ctx, scope.AccountID); err != nil {
@@ -121,8 +138,10 @@ func (s *Service) CreatePaymentLink(ctx context.Context, c *Caller, idem *Idem, 
 				if err != nil || cust.Deleted {
 					return paramNotFound("customer", req.customerID, "customerId")
 				}
+			} else if opt.client != nil {
+				cust, newClient, err = s.clientCustomer(ctx, tx, scope, opt.client)
 			}
-			return nil
+			return err
 		})
 		if err != nil {
 			return err
@@ -136,9 +155,9 @@ func (s *Service) CreatePaymentLink(ctx context.Context, c *Caller, idem *Idem, 
 		expires := req.expiresAt
 		p := &till.Payment{
 			ID: s.ids.NewID(till.PrefixPayment), AccountID: scope.AccountID, Livemode: scope.Livemode,
-			CustomerID: req.customerID, Kind: till.KindLink, Currency: req.currency.Code, Amount: req.amount,
+			CustomerID: cust.ID, Kind: till.KindLink, Currency: req.currency.Code, Amount: req.amount,
 			Description: req.description, Metadata: req.metadata, TaxBehavior: behavior, LineItems: req.lines,
-			Capture: true, Active: true, SendReceipt: true, LinkToken: token, URL: s.baseURL + "/pay/" + token,
+			Capture: opt.capture, Active: true, SendReceipt: true, LinkToken: token, URL: s.baseURL + "/pay/" + token,
 			SuccessURL: req.successURL, ExpiresAt: &expires, Version: 1, CreatedAt: now, UpdatedAt: now,
 		}
 		if err := computeTax(a, cust, p, now); err != nil {
@@ -151,6 +170,15 @@ func (s *Service) CreatePaymentLink(ctx context.Context, c *Caller, idem *Idem, 
 			return err
 		}
 		return s.store.Update(ctx, func(tx till.Tx) error {
+			if newClient {
+				cust.CreatedAt, cust.UpdatedAt = now, now
+				if err := tx.CreateCustomer(ctx, cust); err != nil {
+					return err
+				}
+				if err := s.emit(ctx, tx, scope, till.EventCustomerCreated, "customer", cust.ID, cust.Version, cust, now); err != nil {
+					return err
+				}
+			}
 			if err := tx.CreatePayment(ctx, p); err != nil {
 				return err
 			}
@@ -161,7 +189,7 @@ func (s *Service) CreatePaymentLink(ctx context.Context, c *Caller, idem *Idem, 
 				return err
 			}
 			out = p
-			return s.remember(ctx, tx, c, idem, OpLinkCreate, p, p.ID)
+			return s.remember(ctx, tx, c, idem, op, p, p.ID)
 		})
 	})
 	return out, err
@@ -242,9 +270,15 @@ func (s *Service) endWaiting(ctx context.Context, tx till.Tx, p *till.Payment, t
 
 // dropLinkMethod detaches the card a link's payer saved for an attempt that
 // did not succeed: a card is kept only for a paid link. A customer whose
-// default it was has none again.
+// default it was has none again. A saved method the merchant charged the
+// link with off-session (ChargeLink) stays attached: the link only lets it
+// go.
 func (s *Service) dropLinkMethod(ctx context.Context, tx till.Tx, p *till.Payment, now time.Time) error {
 	if p.Kind != till.KindLink || p.PaymentMethodID == "" {
+		return nil
+	}
+	if att := lastCharge(p); att != nil && att.OffSession {
+		p.PaymentMethodID = ""
 		return nil
 	}
 	scope := scopeOf(p)
