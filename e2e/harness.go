@@ -19,6 +19,7 @@ import (
 	"github.com/tillpay/till/api"
 	"github.com/tillpay/till/checkout"
 	"github.com/tillpay/till/client"
+	"github.com/tillpay/till/dialect/chip"
 	tillhttp "github.com/tillpay/till/http"
 	"github.com/tillpay/till/middleware"
 	"github.com/tillpay/till/pdf"
@@ -162,12 +163,14 @@ func Start(tb testing.TB, b Backend, opts ...Options) *Env {
 		Connectors: o.Connectors,
 	})
 	// The same composition as till serve: the native API and, under /pay/,
-	// the pages in their own middleware stack.
+	// the pages and, under CHIP's prefixes, the CHIP dialect, each in its
+	// own middleware stack.
 	native := tillhttp.New(env.Service, tillhttp.Options{PublicBaseURL: base, AdminToken: o.AdminToken,
 		Logger: log, RateLimit: o.RateLimit})
 	pages := checkout.New(env.Service, checkout.Options{Logger: log})
-	srv.Config.Handler = middleware.ByPrefix(native,
-		middleware.Prefix{Path: "/pay/", Handler: middleware.Stack(pages, middleware.Options{ErrorWriter: pages.WriteError, Logger: log})})
+	chipAPI := chip.New(env.Service, chip.Options{Logger: log, RateLimit: o.RateLimit})
+	srv.Config.Handler = middleware.ByPrefix(native, append(chipAPI.Mounts(),
+		middleware.Prefix{Path: "/pay/", Handler: middleware.Stack(pages, middleware.Options{ErrorWriter: pages.WriteError, Logger: log})})...)
 	srv.Start()
 	env.URL = base
 	created, err := env.Service.Bootstrap(ctx)

@@ -94,7 +94,7 @@ func (s *Service) CreatePaymentLink(ctx context.Context, c *Caller, idem *Idem, 
 	if err != nil {
 		return nil, err
 	}
-	return s.createLink(ctx, c, idem, OpLinkCreate, req, linkOptions{capture: true})
+	return s.createLink(ctx, c, idem, OpLinkCreate, req, linkOptions{capture: true, sendReceipt: true})
 }
 
 // linkOptions are the choices a link's creator has beyond PaymentLinkParams
@@ -102,6 +102,8 @@ func (s *Service) CreatePaymentLink(ctx context.Context, c *Caller, idem *Idem, 
 type linkOptions struct {
 	// capture false places a hold when the link is paid (authorize only).
 	capture bool
+	// sendReceipt false sends no receipt email when the link is paid.
+	sendReceipt bool
 	// client, when the request names no customer, is the customer the link
 	// is for: the account's customer with its email, or it created.
 	client *till.Customer
@@ -157,7 +159,7 @@ func (s *Service) createLink(ctx context.Context, c *Caller, idem *Idem, op Oper
 			ID: s.ids.NewID(till.PrefixPayment), AccountID: scope.AccountID, Livemode: scope.Livemode,
 			CustomerID: cust.ID, Kind: till.KindLink, Currency: req.currency.Code, Amount: req.amount,
 			Description: req.description, Metadata: req.metadata, TaxBehavior: behavior, LineItems: req.lines,
-			Capture: opt.capture, Active: true, SendReceipt: true, LinkToken: token, URL: s.baseURL + "/pay/" + token,
+			Capture: opt.capture, Active: true, SendReceipt: opt.sendReceipt, LinkToken: token, URL: s.baseURL + "/pay/" + token,
 			SuccessURL: req.successURL, ExpiresAt: &expires, Version: 1, CreatedAt: now, UpdatedAt: now,
 		}
 		if err := computeTax(a, cust, p, now); err != nil {

@@ -38,13 +38,20 @@ type PurchaseParams struct {
 	// one created with these details in the purchase's unit of work.
 	// Validation errors name its fields under "client".
 	Client *CustomerParams
+	// SendReceipt sends the receipt email when the link is paid.
+	SendReceipt bool
 }
 
 // CreatePurchase creates a payment link (see CreatePaymentLink) that holds
 // instead of capturing when in.Hold is set, for the customer named by
-// in.Link.CustomerID or found or created from in.Client. It returns a
-// validation error when neither or both are given or a field is wrong.
+// in.Link.CustomerID or found or created from in.Client. Without
+// in.Link.Amount the amount is the sum of the line items. It returns a
+// validation error when neither or both of customer and client are given
+// or a field is wrong.
 func (s *Service) CreatePurchase(ctx context.Context, c *Caller, idem *Idem, in PurchaseParams) (*till.Payment, error) {
+	if in.Link.Amount == nil {
+		in.Link.Amount = linesSum(in.Link.LineItems)
+	}
 	req, err := validateLink(in.Link, s.now(c.Account, c.Livemode))
 	var v till.Validator
 	if e, ok := till.AsError(err); ok {
@@ -54,7 +61,7 @@ func (s *Service) CreatePurchase(ctx context.Context, c *Caller, idem *Idem, in 
 	} else if err != nil {
 		return nil, err
 	}
-	opt := linkOptions{capture: !in.Hold}
+	opt := linkOptions{capture: !in.Hold, sendReceipt: in.SendReceipt}
 	switch {
 	case in.Client != nil && strings.TrimSpace(in.Link.CustomerID) != "":
 		v.Add(purchaseClientPath, "give either the client's details or the id of a customer, not both")
@@ -67,6 +74,29 @@ func (s *Service) CreatePurchase(ctx context.Context, c *Caller, idem *Idem, in 
 		return nil, err
 	}
 	return s.createLink(ctx, c, idem, OpPurchaseCreate, req, opt)
+}
+
+// linesSum returns the sum of quantity × unitAmount of items, nil when an
+// item lacks either or one is out of the bounds validateLineItems enforces
+// (which then names it).
+func linesSum(items []LineItemParams) *int64 {
+	if len(items) == 0 {
+		return nil
+	}
+	var sum int64
+	for _, it := range items {
+		if it.Quantity == nil || it.UnitAmount == nil || *it.Quantity < 1 || *it.Quantity > 1_000_000 ||
+			*it.UnitAmount < 0 || *it.UnitAmount > till.MaxAmount {
+			return nil
+		}
+		// Each line is at most 1e6 × MaxAmount and the sum is stopped past
+		// MaxAmount, so nothing overflows.
+		sum += *it.Quantity * *it.UnitAmount
+		if sum > till.MaxAmount {
+			sum = till.MaxAmount + 1
+		}
+	}
+	return &sum
 }
 
 // newClient validates a purchase's client details, which need an email, and
@@ -171,6 +201,9 @@ func (s *Service) startLinkCharge(ctx context.Context, c *Caller, idem *Idem, id
 			return err
 		}
 		if l.p, err = tx.Payment(ctx, scope, id); err != nil {
+			return err
+		}
+		if err := payable(l.p, s.now(l.a, scope.Livemode)); err != nil {
 			return err
 		}
 		if l.pm, err = savedMethod(ctx, tx, scope, in); err != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/tillpay/till"
 	"github.com/tillpay/till/api"
 	"github.com/tillpay/till/checkout"
+	"github.com/tillpay/till/dialect/chip"
 	tillhttp "github.com/tillpay/till/http"
 	"github.com/tillpay/till/metrics"
 	"github.com/tillpay/till/middleware"
@@ -220,18 +221,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	// Each API is served inside its own middleware stack, answering errors
 	// (a panic, a non-canonical path) in its own shape: the native API wraps
-	// itself with its envelope; the pages render an HTML page.
+	// itself with its envelope; the pages render an HTML page; the CHIP
+	// dialect answers in CHIP's error shape.
 	native := tillhttp.New(svc, tillhttp.Options{
 		PublicBaseURL: cfg.publicBaseURL, AdminToken: cfg.adminToken, Logger: log, RateLimit: cfg.rateLimit,
 		Ready: st.ready, Observe: obs.Request,
 	})
 	pages := checkout.New(svc, checkout.Options{Logger: log})
 	observe := middleware.RouteObserver(obs.Request)
-	handler := middleware.ByPrefix(native,
+	chipAPI := chip.New(svc, chip.Options{Logger: log, RateLimit: cfg.rateLimit, Observe: observe})
+	handler := middleware.ByPrefix(native, append(chipAPI.Mounts(),
 		middleware.Prefix{Path: "/pay/", Handler: middleware.Stack(pages, middleware.Options{ErrorWriter: pages.WriteError, Logger: log,
 			Observe: observe.By(pages.Route)})},
 		middleware.Prefix{Path: "/metrics/", Handler: middleware.Stack(obs.Handler(cfg.metricsToken), middleware.Options{Logger: log,
-			Observe: observe.By(func(r *http.Request) string { return map[bool]string{true: "/metrics"}[r.URL.Path == "/metrics"] })})})
+			Observe: observe.By(func(r *http.Request) string { return map[bool]string{true: "/metrics"}[r.URL.Path == "/metrics"] })})})...)
 	srv := &http.Server{Handler: handler, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	middleware.DefaultServerTimeouts().Apply(srv)
 
