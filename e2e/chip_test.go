@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -304,6 +305,17 @@ func TestChipHold(t *testing.T) {
 		if e := c.fails("POST", "/purchases/"+released.ID+"/capture/", nil, 400); e["__all__"][0].Code != "invalid_status" {
 			t.Fatalf("capture after release: %+v", e)
 		}
+
+		// A recurring charge of a skip_capture purchase holds too.
+		clientID, token := chipClientWithCard(t, env, c, "4242424242424242")
+		charged := c.newPurchase(800, map[string]any{"client_id": clientID}, map[string]any{"skip_capture": true})
+		got = c.purchase("POST", "/purchases/"+charged.ID+"/charge/", map[string]any{"recurring_token": token})
+		if got.Status != "hold" || attemptTypes(got) != "recurring_execute:true" || got.RecurringToken == nil || *got.RecurringToken != token {
+			t.Fatalf("charged hold: %+v", got)
+		}
+		if got = c.purchase("POST", "/purchases/"+charged.ID+"/capture/", nil); got.Status != "paid" || got.Payment.Amount != 800 {
+			t.Fatalf("charged hold captured: %+v", got)
+		}
 	})
 }
 
@@ -565,6 +577,10 @@ func TestChipErrors(t *testing.T) {
 		charge := Must[*api.Payment](t)(env.Client.Charge(env.Ctx(), api.ChargeRequest{CustomerID: cust.ID, Amount: Amount(100), Currency: "EUR", Description: "x"}))
 		c.fails("GET", "/purchases/"+uuidOf(t, charge.ID, "pay_")+"/", nil, 404)
 		c.fails("POST", "/purchases/"+uuidOf(t, charge.ID, "pay_")+"/refund/", nil, 404)
+		// The paths work without their trailing slash too.
+		if got := c.purchase("GET", "/purchases/"+p.ID, nil); got.ID != p.ID {
+			t.Fatalf("purchase without the trailing slash: %+v", got)
+		}
 		// Wrong methods and unknown paths answer in CHIP's shape too.
 		c.fails("DELETE", "/purchases/"+p.ID+"/", nil, 405)
 		c.fails("GET", "/purchases/"+p.ID+"/nope/", nil, 404)
@@ -677,4 +693,70 @@ func jsonType(v any) string {
 		return "object"
 	}
 	return "unknown"
+}
+
+// TestChipChargeOnce: five charges of one purchase at once take the money
+// once (one 200, the others 400 invalid_status); a repeat with the same
+// Idempotency-Key gets the first answer without another charge, and the
+// key reused for another request is refused.
+func TestChipChargeOnce(t *testing.T) {
+	t.Parallel()
+	Each(t, func(t *testing.T, b Backend) {
+		env := Start(t, b)
+		c := newChip(t, env)
+		clientID, token := chipClientWithCard(t, env, c, "4242424242424242")
+		p := c.newPurchase(1000, map[string]any{"client_id": clientID}, nil)
+		statuses := make(chan int, 5)
+		var wg sync.WaitGroup
+		for range 5 {
+			wg.Go(func() {
+				status, _ := c.do("POST", "/purchases/"+p.ID+"/charge/", map[string]any{"recurring_token": token})
+				statuses <- status
+			})
+		}
+		wg.Wait()
+		close(statuses)
+		count := map[int]int{}
+		for s := range statuses {
+			count[s]++
+		}
+		if count[200] != 1 || count[400] != 4 {
+			t.Fatalf("five charges at once answered %v", count)
+		}
+		if recs := records(t, env, tillIDOf(t, p.ID, "pay_")); len(recs) != 1 {
+			t.Fatalf("charged %d times", len(recs))
+		}
+
+		q := c.newPurchase(700, map[string]any{"client_id": clientID}, nil)
+		send := func(key string, body any) (int, []byte) {
+			t.Helper()
+			j, _ := json.Marshal(body)
+			req, _ := http.NewRequestWithContext(env.Ctx(), "POST", env.URL+"/api/v1/purchases/"+q.ID+"/charge/", bytes.NewReader(j))
+			req.Header.Set("Authorization", "Bearer "+env.Keys.TestSecretKey)
+			req.Header.Set("Idempotency-Key", key)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			out, _ := io.ReadAll(res.Body)
+			return res.StatusCode, out
+		}
+		first, firstBody := send("charge-q", map[string]any{"recurring_token": token})
+		again, againBody := send("charge-q", map[string]any{"recurring_token": token})
+		if first != 200 || again != 200 {
+			t.Fatalf("keyed charge: %d %s, repeat %d %s", first, firstBody, again, againBody)
+		}
+		var a, b2 chip.Purchase
+		if json.Unmarshal(firstBody, &a) != nil || json.Unmarshal(againBody, &b2) != nil || a.Status != "paid" || b2.Status != "paid" ||
+			len(b2.TransactionData.Attempts) != 1 {
+			t.Fatalf("keyed charge answers: %s / %s", firstBody, againBody)
+		}
+		if recs := records(t, env, tillIDOf(t, q.ID, "pay_")); len(recs) != 1 {
+			t.Fatalf("keyed charge repeated charged %d times", len(recs))
+		}
+		if status, body := send("charge-q", map[string]any{"recurring_token": q.ID}); status != 422 || !strings.Contains(string(body), "idempotency_key_reused") {
+			t.Fatalf("key reused for another body: %d %s", status, body)
+		}
+	})
 }
