@@ -577,6 +577,20 @@ func TestChipErrors(t *testing.T) {
 		charge := Must[*api.Payment](t)(env.Client.Charge(env.Ctx(), api.ChargeRequest{CustomerID: cust.ID, Amount: Amount(100), Currency: "EUR", Description: "x"}))
 		c.fails("GET", "/purchases/"+uuidOf(t, charge.ID, "pay_")+"/", nil, 404)
 		c.fails("POST", "/purchases/"+uuidOf(t, charge.ID, "pay_")+"/refund/", nil, 404)
+		// A path that is not canonical is 404 in CHIP's shape, with a
+		// request id.
+		for _, path := range []string{"/purchases/a/../b/", "/purchases//", "/clients/./x/"} {
+			req, _ := http.NewRequestWithContext(env.Ctx(), "GET", env.URL+"/api/v1"+path, nil)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != 404 || res.Header.Get("Request-Id") == "" || !strings.Contains(string(body), `"__all__"`) {
+				t.Fatalf("GET %s: %d %s", path, res.StatusCode, body)
+			}
+		}
 		// The paths work without their trailing slash too.
 		if got := c.purchase("GET", "/purchases/"+p.ID, nil); got.ID != p.ID {
 			t.Fatalf("purchase without the trailing slash: %+v", got)
