@@ -164,26 +164,9 @@ type ChargeLinkParams struct {
 // method, and state_conflict unless the link is pending and unexpired (two
 // requests at once charge once: the second gets state_conflict).
 func (s *Service) ChargeLink(ctx context.Context, c *Caller, idem *Idem, id string, in ChargeLinkParams) (*till.Payment, error) {
-	var out *till.Payment
-	var resultErr error
-	err := s.idempotent(ctx, c, idem, OpLinkCharge, &out, func() error {
-		l, attemptID, err := s.startLinkCharge(ctx, c, idem, id, in)
-		if err != nil {
-			return err
-		}
-		out, resultErr = s.executeLoaded(ctx, c.Scope(), l, attemptID, idem)
-		if out == nil {
-			return resultErr
-		}
-		return nil
+	return s.chargeOnce(ctx, c, idem, OpLinkCharge, func() (*loaded, string, error) {
+		return s.startLinkCharge(ctx, c, idem, id, in)
 	})
-	if idem == nil || !idem.Replayed {
-		s.obs.ChargeFinished(statusOf(out))
-	}
-	if err != nil {
-		return out, err
-	}
-	return out, resultErr
 }
 
 // startLinkCharge is the first unit of work of ChargeLink: the attempt,

@@ -55,32 +55,21 @@ func toToken(pm *till.PaymentMethod) recurringToken {
 
 // Refund is CHIP's Payment object of a refund.
 type Refund struct {
-	Type      string        `json:"type"`
-	ID        string        `json:"id"`
-	CreatedOn int64         `json:"created_on"`
-	UpdatedOn int64         `json:"updated_on"`
-	Status    string        `json:"status"`
-	IsTest    bool          `json:"is_test"`
-	CompanyID string        `json:"company_id"`
-	RelatedTo relatedTo     `json:"related_to"`
-	Payment   refundBody    `json:"payment"`
-	Error     *AttemptError `json:"error"`
+	Type      string         `json:"type"`
+	ID        string         `json:"id"`
+	CreatedOn int64          `json:"created_on"`
+	UpdatedOn int64          `json:"updated_on"`
+	Status    string         `json:"status"`
+	IsTest    bool           `json:"is_test"`
+	CompanyID string         `json:"company_id"`
+	RelatedTo relatedTo      `json:"related_to"`
+	Payment   PaymentDetails `json:"payment"`
+	Error     *AttemptError  `json:"error"`
 }
 
 type relatedTo struct {
 	Type string `json:"type"`
 	ID   string `json:"id"`
-}
-
-type refundBody struct {
-	IsOutgoing  bool   `json:"is_outgoing"`
-	PaymentType string `json:"payment_type"`
-	Amount      int64  `json:"amount"`
-	Currency    string `json:"currency"`
-	NetAmount   int64  `json:"net_amount"`
-	FeeAmount   int64  `json:"fee_amount"`
-	Description string `json:"description"`
-	PaidOn      *int64 `json:"paid_on"`
 }
 
 // refundStatus is CHIP's word for a refund's status.
@@ -92,11 +81,12 @@ func toRefund(r *till.Refund, p *till.Payment, c *service.Caller) Refund {
 	out := Refund{Type: "payment", ID: wireID(r.ID, till.PrefixRefund), CreatedOn: r.CreatedAt.Unix(), UpdatedOn: r.UpdatedAt.Unix(),
 		Status: refundStatus[r.Status], IsTest: !r.Livemode, CompanyID: wireID(c.Account.ID, till.PrefixAccount),
 		RelatedTo: relatedTo{Type: "purchase", ID: wireID(p.ID, till.PrefixPayment)},
-		Payment: refundBody{IsOutgoing: true, PaymentType: "refund", Amount: r.Amount, Currency: r.Currency, NetAmount: r.Amount,
+		Payment: PaymentDetails{IsOutgoing: true, PaymentType: "refund", Amount: r.Amount, Currency: r.Currency, NetAmount: r.Amount,
 			Description: p.Description}}
 	if r.Status == till.RefundSucceeded {
-		at := r.UpdatedAt.Unix()
-		out.Payment.PaidOn = &at
+		out.Payment.PaidOn, out.Payment.RemotePaidOn = r.UpdatedAt.Unix(), r.UpdatedAt.Unix()
+	} else {
+		out.Payment.PendingAmount = r.Amount
 	}
 	if r.Failure != nil {
 		out.Error = &AttemptError{Code: r.Failure.DeclineCode, Message: r.Failure.Message}

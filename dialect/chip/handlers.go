@@ -10,17 +10,11 @@ import (
 
 // createPurchase is POST /purchases/.
 func (s *Server) createPurchase(w http.ResponseWriter, r *http.Request, c *service.Caller, body []byte) {
-	var in purchaseRequest
-	if err := decode(body, &in); err != nil {
-		WriteError(w, r, err)
+	in, idem, ok := input[purchaseRequest](w, r, body)
+	if !ok {
 		return
 	}
 	params, err := in.params(c)
-	if err != nil {
-		WriteError(w, r, err)
-		return
-	}
-	idem, err := idempotency(r, body)
 	if err != nil {
 		WriteError(w, r, err)
 		return
@@ -48,19 +42,13 @@ type chargeRequest struct {
 // client's recurring token (a saved method) or a purchase whose payer
 // saved its card (CHIP's form).
 func (s *Server) chargePurchase(w http.ResponseWriter, r *http.Request, c *service.Caller, body []byte) {
-	var in chargeRequest
-	if err := decode(body, &in); err != nil {
-		WriteError(w, r, err)
+	in, idem, ok := input[chargeRequest](w, r, body)
+	if !ok {
 		return
 	}
 	tok := strings.TrimSpace(in.RecurringToken)
 	if tok == "" {
 		WriteError(w, r, till.ParamError(till.EValidation, "recurring_token", "recurring_token is required"))
-		return
-	}
-	idem, err := idempotency(r, body)
-	if err != nil {
-		WriteError(w, r, err)
 		return
 	}
 	p, err := s.purchaseOnly(r, c)
@@ -127,14 +115,8 @@ func (s *Server) deleteRecurringToken(w http.ResponseWriter, r *http.Request, c 
 // holdAction decodes the optional amount of a purchase action, finds the
 // purchase and runs the action, responding with the purchase.
 func (s *Server) holdAction(w http.ResponseWriter, r *http.Request, c *service.Caller, body []byte, run func(idem *service.Idem, p *till.Payment, in amountRequest) (*till.Payment, error)) {
-	var in amountRequest
-	if err := decode(body, &in); err != nil {
-		WriteError(w, r, err)
-		return
-	}
-	idem, err := idempotency(r, body)
-	if err != nil {
-		WriteError(w, r, err)
+	in, idem, ok := input[amountRequest](w, r, body)
+	if !ok {
 		return
 	}
 	p, err := s.purchaseOnly(r, c)
@@ -147,14 +129,8 @@ func (s *Server) holdAction(w http.ResponseWriter, r *http.Request, c *service.C
 // refundPurchase is POST /purchases/{id}/refund/ {amount?}: the answer is
 // CHIP's Payment object of the refund.
 func (s *Server) refundPurchase(w http.ResponseWriter, r *http.Request, c *service.Caller, body []byte) {
-	var in amountRequest
-	if err := decode(body, &in); err != nil {
-		WriteError(w, r, err)
-		return
-	}
-	idem, err := idempotency(r, body)
-	if err != nil {
-		WriteError(w, r, err)
+	in, idem, ok := input[amountRequest](w, r, body)
+	if !ok {
 		return
 	}
 	p, err := s.purchaseOnly(r, c)
@@ -172,14 +148,8 @@ func (s *Server) refundPurchase(w http.ResponseWriter, r *http.Request, c *servi
 
 // createClient is POST /clients/.
 func (s *Server) createClient(w http.ResponseWriter, r *http.Request, c *service.Caller, body []byte) {
-	var in clientDetails
-	if err := decode(body, &in); err != nil {
-		WriteError(w, r, err)
-		return
-	}
-	idem, err := idempotency(r, body)
-	if err != nil {
-		WriteError(w, r, err)
+	in, idem, ok := input[clientDetails](w, r, body)
+	if !ok {
 		return
 	}
 	params := in.params()
@@ -222,4 +192,20 @@ func (s *Server) recurringTokens(w http.ResponseWriter, r *http.Request, c *serv
 		out.Results = append(out.Results, toToken(pm))
 	}
 	render(w, out)
+}
+
+// input decodes a POST's body into a T and reads its Idempotency-Key; a
+// bad body or key is answered, reporting false.
+func input[T any](w http.ResponseWriter, r *http.Request, body []byte) (T, *service.Idem, bool) {
+	var in T
+	if err := decode(body, &in); err != nil {
+		WriteError(w, r, err)
+		return in, nil, false
+	}
+	idem, err := idempotency(r, body)
+	if err != nil {
+		WriteError(w, r, err)
+		return in, nil, false
+	}
+	return in, idem, true
 }

@@ -118,7 +118,9 @@ type Product struct {
 	Category   string      `json:"category"`
 }
 
-// PaymentDetails is the executed transaction of a paid (or held) purchase.
+// PaymentDetails is the executed transaction of a paid (or held) purchase,
+// or of a refund (is_outgoing; paid_on 0 and the amount pending until the
+// refund succeeded).
 type PaymentDetails struct {
 	IsOutgoing        bool   `json:"is_outgoing"`
 	PaymentType       string `json:"payment_type"`
