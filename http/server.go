@@ -224,15 +224,7 @@ type idemRequest = service.Idem
 // idempotency returns the request's Idempotency-Key context, nil without
 // the header.
 func (s *Server) idempotency(r *http.Request) (*idemRequest, error) {
-	key := r.Header.Get("Idempotency-Key")
-	if key == "" {
-		return nil, nil
-	}
-	if len(key) > service.MaxIdempotencyKeyLen || strings.ContainsFunc(key, func(c rune) bool { return c < 0x20 || c > 0x7e }) {
-		return nil, till.ParamError(till.EValidation, "Idempotency-Key",
-			"Idempotency-Key must be 1–%d printable ASCII characters", service.MaxIdempotencyKeyLen)
-	}
-	return &idemRequest{API: APIName, Key: key, Fingerprint: fingerprint(r.Method, r.URL.Path, bodyOf(r))}, nil
+	return service.NewIdem(APIName, r.Header.Get("Idempotency-Key"), fingerprint(r.Method, r.URL.Path, bodyOf(r)))
 }
 
 // APIName is the native API's name for the service: its Idempotency-Keys

@@ -172,16 +172,8 @@ func (s *Server) authenticate(h func(w http.ResponseWriter, r *http.Request, c *
 // idempotency returns the request's Idempotency-Key context (an addition
 // of Till's: CHIP has none), nil without the header.
 func idempotency(r *http.Request, body []byte) (*service.Idem, error) {
-	key := r.Header.Get("Idempotency-Key")
-	if key == "" {
-		return nil, nil
-	}
-	if len(key) > service.MaxIdempotencyKeyLen || strings.ContainsFunc(key, func(c rune) bool { return c < 0x20 || c > 0x7e }) {
-		return nil, till.ParamError(till.EValidation, "Idempotency-Key",
-			"Idempotency-Key must be 1–%d printable ASCII characters", service.MaxIdempotencyKeyLen)
-	}
 	h := sha256.Sum256(body)
-	return &service.Idem{API: APIName, Key: key, Fingerprint: r.Method + " " + r.URL.Path + " " + hex.EncodeToString(h[:])}, nil
+	return service.NewIdem(APIName, r.Header.Get("Idempotency-Key"), r.Method+" "+r.URL.Path+" "+hex.EncodeToString(h[:]))
 }
 
 // decode decodes a JSON object body into v strictly: unknown fields, wrong
