@@ -774,3 +774,33 @@ func TestChipChargeOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestChipChargeAuthentication: a recurring charge the issuer wants
+// authenticated is 400 purchase_charge_error with the attempt's
+// authentication_required; the payer completes it on the purchase's
+// checkout_url and the purchase is paid.
+func TestChipChargeAuthentication(t *testing.T) {
+	t.Parallel()
+	Each(t, func(t *testing.T, b Backend) {
+		env := Start(t, b)
+		c := newChip(t, env)
+		clientID, token := chipClientWithCard(t, env, c, "4000002760003184")
+		p := c.newPurchase(1000, map[string]any{"client_id": clientID}, nil)
+		if e := c.fails("POST", "/purchases/"+p.ID+"/charge/", map[string]any{"recurring_token": token}, 400); e["__all__"][0].Code != "purchase_charge_error" {
+			t.Fatalf("charge needing authentication: %+v", e)
+		}
+		got := c.purchase("GET", "/purchases/"+p.ID+"/", nil)
+		if got.Status != "pending_execute" || attemptTypes(got) != "recurring_execute:false:authentication_required" {
+			t.Fatalf("purchase needing authentication: %+v", got)
+		}
+		br := newPayBrowser(t, env)
+		pg := br.get(p.CheckoutURL)
+		if res := br.post(p.CheckoutURL, url.Values{"action": {"approve"}, "csrf": {formToken(t, pg)}}, env.URL); res.status != http.StatusSeeOther {
+			t.Fatalf("authentication: %d\n%s", res.status, res.body)
+		}
+		got = c.purchase("GET", "/purchases/"+p.ID+"/", nil)
+		if got.Status != "paid" || got.Payment == nil || got.Payment.Amount != 1000 {
+			t.Fatalf("after authentication: %+v", got)
+		}
+	})
+}
