@@ -400,6 +400,11 @@ func TestChipChargeFailure(t *testing.T) {
 		if len(tokens.Results) != 1 {
 			t.Fatalf("the declined token was dropped: %+v", tokens)
 		}
+		// Another client's token is refused and changes nothing.
+		_, otherToken := chipClientWithCard(t, env, c, "4242424242424242")
+		if e := c.fails("POST", "/purchases/"+p.ID+"/charge/", map[string]any{"recurring_token": otherToken}, 400); e["recurring_token"][0].Code != "invalid" {
+			t.Fatalf("another client's token: %+v", e)
+		}
 		payOnPage(t, env, p.CheckoutURL, "4242424242424242")
 		got = c.purchase("GET", "/purchases/"+p.ID+"/", nil)
 		if got.Status != "paid" || attemptTypes(got) != "execute:true,recurring_execute:false:generic_decline" {
