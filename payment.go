@@ -57,7 +57,10 @@ type Payment struct {
 	URL          string       `json:"URL"`
 	LinkToken    string       `json:"LinkToken"`
 	// SuccessURL is where the hosted page sends the payer of a paid link.
-	SuccessURL    string         `json:"SuccessURL"`
+	SuccessURL string `json:"SuccessURL"`
+	// FailureURL, when set, is where the hosted page sends the payer of a
+	// link whose attempt was declined (the link waits for them again).
+	FailureURL    string         `json:"FailureURL,omitempty"`
 	ExpiresAt     *time.Time     `json:"ExpiresAt"`
 	ScheduledAt   *time.Time     `json:"ScheduledAt"`
 	Capture       bool           `json:"Capture"` // false places a hold (authorize only)

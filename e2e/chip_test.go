@@ -138,8 +138,15 @@ var (
 )
 
 // payOnPage pays a purchase's checkout_url with card number as a browser
-// posts the hosted form.
+// posts the hosted form; the answer must be a 303.
 func payOnPage(t *testing.T, env *Env, checkoutURL, number string) {
+	t.Helper()
+	postCheckout(t, env, checkoutURL, number)
+}
+
+// postCheckout posts the hosted form of checkoutURL with card number and
+// returns where the 303 answer sends the browser.
+func postCheckout(t *testing.T, env *Env, checkoutURL, number string) string {
 	t.Helper()
 	br := newPayBrowser(t, env)
 	page := br.get(checkoutURL)
@@ -155,6 +162,7 @@ func payOnPage(t *testing.T, env *Env, checkoutURL, number string) {
 	if res.status != http.StatusSeeOther {
 		t.Fatalf("checkout form: %d\n%s", res.status, res.body)
 	}
+	return res.header.Get("Location")
 }
 
 // attemptTypes lists a purchase's attempts, newest first, as type:successful:error code.
@@ -507,7 +515,8 @@ func TestChipErrors(t *testing.T) {
 			{"no products", with("purchase", map[string]any{"currency": "EUR"}), []string{"purchase.products"}, "invalid"},
 			{"discount", with("purchase", map[string]any{"currency": "EUR", "products": []any{map[string]any{"name": "A", "price": 1, "discount": 1}}}),
 				[]string{"purchase.products[0].discount"}, "invalid"},
-			{"failure_redirect", with("failure_redirect", "https://shop.example/failed"), []string{"failure_redirect"}, "invalid"},
+			{"cancel_redirect", with("cancel_redirect", "https://shop.example/back"), []string{"cancel_redirect"}, "invalid"},
+			{"bad failure_redirect", with("failure_redirect", "ftp://shop.example/failed"), []string{"failure_redirect"}, "invalid"},
 			{"callback", with("success_callback", "https://shop.example/cb"), []string{"success_callback"}, "invalid"},
 			{"due without due_strict", with("due", time.Now().Add(time.Hour).Unix()), []string{"due"}, "invalid"},
 			{"another brand", with("brand_id", "0190b7c8-7e2a-7c3d-8e4f-5a6b7c8d9e0f"), []string{"brand_id"}, "invalid"},
@@ -806,6 +815,53 @@ func TestChipChargeAuthentication(t *testing.T) {
 		got = c.purchase("GET", "/purchases/"+p.ID+"/", nil)
 		if got.Status != "paid" || got.Payment == nil || got.Payment.Amount != 1000 {
 			t.Fatalf("after authentication: %+v", got)
+		}
+	})
+}
+
+// TestChipFailureRedirect: a payer whose card is declined on the hosted
+// page is sent to failure_redirect (a card refused when verified too); the
+// purchase waits for them again, and once paid they go to
+// success_redirect.
+func TestChipFailureRedirect(t *testing.T) {
+	t.Parallel()
+	Each(t, func(t *testing.T, b Backend) {
+		env := Start(t, b)
+		c := newChip(t, env)
+		p := c.newPurchase(1000, map[string]any{"client": map[string]any{"email": "payer@example.com"}},
+			map[string]any{"success_redirect": "https://shop.example/thanks", "failure_redirect": "https://shop.example/failed"})
+		if p.FailureRedirect != "https://shop.example/failed" {
+			t.Fatalf("failure_redirect not shown: %+v", p)
+		}
+		for _, card := range []string{"4000000000000002", "4000000000000127"} {
+			if to := postCheckout(t, env, p.CheckoutURL, card); to != "https://shop.example/failed" {
+				t.Fatalf("declined card %s sent the payer to %q", card, to)
+			}
+		}
+		got := c.purchase("GET", "/purchases/"+p.ID+"/", nil)
+		if got.Status != "error" || attemptTypes(got) != "execute:false:generic_decline" {
+			t.Fatalf("after the declines: %+v", got)
+		}
+		if to := postCheckout(t, env, p.CheckoutURL, "4242424242424242"); to == "https://shop.example/failed" {
+			t.Fatalf("paid, the payer was sent to the failure URL")
+		}
+		page := newPayBrowser(t, env).get(p.CheckoutURL)
+		if got = c.purchase("GET", "/purchases/"+p.ID+"/", nil); got.Status != "paid" || !strings.Contains(page.body, "https://shop.example/thanks") {
+			t.Fatalf("paid: %s\n%s", got.Status, page.body)
+		}
+
+		// A payer who declines the issuer's challenge goes there too.
+		clientID, token := chipClientWithCard(t, env, c, "4000002760003184")
+		q := c.newPurchase(1000, map[string]any{"client_id": clientID}, map[string]any{"failure_redirect": "https://shop.example/failed"})
+		c.fails("POST", "/purchases/"+q.ID+"/charge/", map[string]any{"recurring_token": token}, 400)
+		br := newPayBrowser(t, env)
+		pg := br.get(q.CheckoutURL)
+		res := br.post(q.CheckoutURL, url.Values{"action": {"decline"}, "csrf": {formToken(t, pg)}}, env.URL)
+		if res.status != http.StatusSeeOther || res.header.Get("Location") != "https://shop.example/failed" {
+			t.Fatalf("declined challenge: %d %s", res.status, res.header.Get("Location"))
+		}
+		if got = c.purchase("GET", "/purchases/"+q.ID+"/", nil); got.Status != "error" {
+			t.Fatalf("after the declined challenge: %+v", got)
 		}
 	})
 }

@@ -38,6 +38,9 @@ type PaymentLinkParams struct {
 	CustomerID  string
 	ExpiresAt   *time.Time
 	SuccessURL  string
+	// FailureURL is where the hosted page sends a payer whose card was
+	// declined; empty, the page lets them try again.
+	FailureURL  string
 	Metadata    till.Metadata
 	TaxBehavior string
 	LineItems   []LineItemParams
@@ -49,6 +52,7 @@ type linkInput struct {
 	customerID string
 	expiresAt  time.Time
 	successURL string
+	failureURL string
 }
 
 // validateLink checks a link request at time now (the account's clock).
@@ -71,17 +75,25 @@ func validateLink(in PaymentLinkParams, now time.Time) (*linkInput, error) {
 		}
 		out.expiresAt = at
 	}
-	if in.SuccessURL != "" {
-		u, err := url.Parse(in.SuccessURL)
-		switch {
-		case len(in.SuccessURL) > 2048:
-			v.Add("successUrl", "successUrl can be at most 2048 characters")
-		case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil:
-			v.Add("successUrl", "successUrl must be an absolute http or https URL without credentials, such as https://shop.example/thanks")
-		}
-		out.successURL = in.SuccessURL
-	}
+	out.successURL = validateReturnURL(&v, "successUrl", in.SuccessURL)
+	out.failureURL = validateReturnURL(&v, "failureUrl", in.FailureURL)
 	return out, v.Err()
+}
+
+// validateReturnURL checks a URL the hosted page sends the payer to,
+// recording problems under field; empty is no URL.
+func validateReturnURL(v *till.Validator, field, raw string) string {
+	if raw == "" {
+		return ""
+	}
+	u, err := url.Parse(raw)
+	switch {
+	case len(raw) > 2048:
+		v.Add(field, "%s can be at most 2048 characters", field)
+	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil:
+		v.Add(field, "%s must be an absolute http or https URL without credentials, such as https://shop.example/thanks", field)
+	}
+	return raw
 }
 
 // CreatePaymentLink creates a payment of kind link, pending, with the url of
@@ -160,7 +172,7 @@ func (s *Service) createLink(ctx context.Context, c *Caller, idem *Idem, op Oper
 			CustomerID: cust.ID, Kind: till.KindLink, Currency: req.currency.Code, Amount: req.amount,
 			Description: req.description, Metadata: req.metadata, TaxBehavior: behavior, LineItems: req.lines,
 			Capture: opt.capture, Active: true, SendReceipt: opt.sendReceipt, LinkToken: token, URL: s.baseURL + "/pay/" + token,
-			SuccessURL: req.successURL, ExpiresAt: &expires, Version: 1, CreatedAt: now, UpdatedAt: now,
+			SuccessURL: req.successURL, FailureURL: req.failureURL, ExpiresAt: &expires, Version: 1, CreatedAt: now, UpdatedAt: now,
 		}
 		if err := computeTax(a, cust, p, now); err != nil {
 			return err

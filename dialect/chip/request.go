@@ -181,11 +181,9 @@ func (in *purchaseRequest) params(c *service.Caller) (service.PurchaseParams, er
 		at := time.Unix(*in.Due, 0).UTC()
 		link.ExpiresAt = &at
 	}
-	link.SuccessURL = in.SuccessRedirect
-	for field, val := range map[string]string{"failure_redirect": in.FailureRedirect, "cancel_redirect": in.CancelRedirect} {
-		if val != "" {
-			v.Add(field, "%s is not supported: after a failed attempt the hosted page lets the payer try again", field)
-		}
+	link.SuccessURL, link.FailureURL = in.SuccessRedirect, in.FailureRedirect
+	if in.CancelRedirect != "" {
+		v.Add("cancel_redirect", "cancel_redirect is not supported: the hosted page has no way back to the seller")
 	}
 	if in.SuccessCallback != "" {
 		v.Add("success_callback", "callbacks are not supported yet: use the native API's webhooks")
@@ -238,6 +236,8 @@ func purchaseField(path string) string {
 		return "due"
 	case "successUrl":
 		return "success_redirect"
+	case "failureUrl":
+		return "failure_redirect"
 	case "customerId":
 		return "client_id"
 	case "metadata." + metaReference:
