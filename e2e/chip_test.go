@@ -34,6 +34,16 @@ func newChip(t *testing.T, env *Env) *chipClient {
 	return &chipClient{t: t, env: env, key: env.Keys.TestSecretKey}
 }
 
+// eachChip runs fn in parallel with the other tests on every backend, with
+// a fresh Till and a CHIP client holding its test secret key.
+func eachChip(t *testing.T, fn func(t *testing.T, env *Env, c *chipClient)) {
+	t.Parallel()
+	Each(t, func(t *testing.T, b Backend) {
+		env := Start(t, b)
+		fn(t, env, newChip(t, env))
+	})
+}
+
 // do sends a request and returns the status and the raw body.
 func (c *chipClient) do(method, path string, body any) (int, []byte) {
 	c.t.Helper()
@@ -192,10 +202,7 @@ func historyOf(p *chip.Purchase) string {
 // named as the paid purchase (CHIP's form) or as the client's token; the
 // token is deleted with delete_recurring_token.
 func TestChipRecurring(t *testing.T) {
-	t.Parallel()
-	Each(t, func(t *testing.T, b Backend) {
-		env := Start(t, b)
-		c := newChip(t, env)
+	eachChip(t, func(t *testing.T, env *Env, c *chipClient) {
 		first := c.newPurchase(1190, map[string]any{"client": map[string]any{"email": "payer@example.com", "full_name": "Jana Payer"}},
 			map[string]any{"success_redirect": "https://shop.example/thanks", "reference": "order-17", "send_receipt": true})
 		if first.Client.Email != "payer@example.com" || first.ClientID == nil || first.IsRecurringToken || first.Payment != nil ||
@@ -281,10 +288,7 @@ func TestChipRecurring(t *testing.T) {
 // TestChipHold: skip_capture purchases are held when paid on the page,
 // then captured in part or released.
 func TestChipHold(t *testing.T) {
-	t.Parallel()
-	Each(t, func(t *testing.T, b Backend) {
-		env := Start(t, b)
-		c := newChip(t, env)
+	eachChip(t, func(t *testing.T, env *Env, c *chipClient) {
 		client := map[string]any{"client": map[string]any{"email": "hold@example.com"}}
 		held := c.newPurchase(1190, client, map[string]any{"skip_capture": true})
 		if !held.SkipCapture {
@@ -330,10 +334,7 @@ func TestChipHold(t *testing.T) {
 // TestChipCancel: a purchase nobody paid is cancelled (again: a no-op) and
 // can then be neither paid nor charged.
 func TestChipCancel(t *testing.T) {
-	t.Parallel()
-	Each(t, func(t *testing.T, b Backend) {
-		env := Start(t, b)
-		c := newChip(t, env)
+	eachChip(t, func(t *testing.T, env *Env, c *chipClient) {
 		p := c.newPurchase(1000, map[string]any{"client": map[string]any{"email": "cancel@example.com"}}, nil)
 		for range 2 {
 			if got := c.purchase("POST", "/purchases/"+p.ID+"/cancel/", nil); got.Status != "cancelled" || historyOf(got) != "created,cancelled" {
@@ -387,10 +388,7 @@ func chipClientWithCard(t *testing.T, env *Env, c *chipClient, number string) (s
 // purchase_charge_error; the purchase records the attempt with its error,
 // waits again, keeps the client's token, and can then be paid.
 func TestChipChargeFailure(t *testing.T) {
-	t.Parallel()
-	Each(t, func(t *testing.T, b Backend) {
-		env := Start(t, b)
-		c := newChip(t, env)
+	eachChip(t, func(t *testing.T, env *Env, c *chipClient) {
 		clientID, token := chipClientWithCard(t, env, c, "4000000000000002")
 		p := c.newPurchase(1000, map[string]any{"client_id": clientID}, nil)
 		e := c.fails("POST", "/purchases/"+p.ID+"/charge/", map[string]any{"recurring_token": token}, 400)
@@ -424,10 +422,7 @@ func TestChipChargeFailure(t *testing.T) {
 // TestChipPendingCharge: a slow acquirer answers 200 pending_charge; the
 // reconciler settles the purchase paid, or error with the attempt's decline.
 func TestChipPendingCharge(t *testing.T) {
-	t.Parallel()
-	Each(t, func(t *testing.T, b Backend) {
-		env := Start(t, b)
-		c := newChip(t, env)
+	eachChip(t, func(t *testing.T, env *Env, c *chipClient) {
 		for _, tc := range []struct{ card, status, attempts string }{
 			{"4000000000001000", "paid", "recurring_execute:true"},
 			{"4000000000002008", "error", "recurring_execute:false:insufficient_funds"},
@@ -476,10 +471,7 @@ func uuidOf(t *testing.T, id, prefix string) string {
 // field, and nothing is written; wrong keys are 401/403; another account's
 // or mode's purchases and clients are 404.
 func TestChipErrors(t *testing.T) {
-	t.Parallel()
-	Each(t, func(t *testing.T, b Backend) {
-		env := Start(t, b)
-		c := newChip(t, env)
+	eachChip(t, func(t *testing.T, env *Env, c *chipClient) {
 		good := map[string]any{"client": map[string]any{"email": "x@example.com"},
 			"purchase": map[string]any{"currency": "EUR", "products": []any{map[string]any{"name": "Plan", "price": 1000}}}}
 		with := func(k string, v any) map[string]any {
@@ -728,10 +720,7 @@ func jsonType(v any) string {
 // Idempotency-Key gets the first answer without another charge, and the
 // key reused for another request is refused.
 func TestChipChargeOnce(t *testing.T) {
-	t.Parallel()
-	Each(t, func(t *testing.T, b Backend) {
-		env := Start(t, b)
-		c := newChip(t, env)
+	eachChip(t, func(t *testing.T, env *Env, c *chipClient) {
 		clientID, token := chipClientWithCard(t, env, c, "4242424242424242")
 		p := c.newPurchase(1000, map[string]any{"client_id": clientID}, nil)
 		statuses := make(chan int, 5)
@@ -794,10 +783,7 @@ func TestChipChargeOnce(t *testing.T) {
 // authentication_required; the payer completes it on the purchase's
 // checkout_url and the purchase is paid.
 func TestChipChargeAuthentication(t *testing.T) {
-	t.Parallel()
-	Each(t, func(t *testing.T, b Backend) {
-		env := Start(t, b)
-		c := newChip(t, env)
+	eachChip(t, func(t *testing.T, env *Env, c *chipClient) {
 		clientID, token := chipClientWithCard(t, env, c, "4000002760003184")
 		p := c.newPurchase(1000, map[string]any{"client_id": clientID}, nil)
 		if e := c.fails("POST", "/purchases/"+p.ID+"/charge/", map[string]any{"recurring_token": token}, 400); e["__all__"][0].Code != "purchase_charge_error" {
@@ -824,10 +810,7 @@ func TestChipChargeAuthentication(t *testing.T) {
 // purchase waits for them again, and once paid they go to
 // success_redirect.
 func TestChipFailureRedirect(t *testing.T) {
-	t.Parallel()
-	Each(t, func(t *testing.T, b Backend) {
-		env := Start(t, b)
-		c := newChip(t, env)
+	eachChip(t, func(t *testing.T, env *Env, c *chipClient) {
 		p := c.newPurchase(1000, map[string]any{"client": map[string]any{"email": "payer@example.com"}},
 			map[string]any{"success_redirect": "https://shop.example/thanks", "failure_redirect": "https://shop.example/failed"})
 		if p.FailureRedirect != "https://shop.example/failed" {
