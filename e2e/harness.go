@@ -19,6 +19,7 @@ import (
 	"github.com/tillpay/till/api"
 	"github.com/tillpay/till/checkout"
 	"github.com/tillpay/till/client"
+	"github.com/tillpay/till/dialect/chip"
 	"github.com/tillpay/till/dialect/commet"
 	"github.com/tillpay/till/dialect/orders"
 	tillhttp "github.com/tillpay/till/http"
@@ -173,16 +174,18 @@ func Start(tb testing.TB, b Backend, opts ...Options) *Env {
 		Connectors: o.Connectors,
 	})
 	// The same composition as till serve: the native API and, under /pay/,
-	// the pages in their own middleware stack; the Commet dialect under
-	// /api/v1/.
+	// the pages, and the dialects (Commet under /api/v1/, CHIP under its
+	// more specific prefixes, Orders & Subscriptions under /os/v1/), each in
+	// its own middleware stack.
 	native := tillhttp.New(env.Service, tillhttp.Options{PublicBaseURL: base, AdminToken: o.AdminToken,
 		Logger: log, RateLimit: o.RateLimit})
 	pages := checkout.New(env.Service, checkout.Options{Logger: log})
 	commetAPI := commet.New(env.Service, commet.Options{PublicBaseURL: base, Logger: log, RateLimit: o.RateLimit})
-	srv.Config.Handler = middleware.ByPrefix(native,
+	chipAPI := chip.New(env.Service, chip.Options{Logger: log, RateLimit: o.RateLimit})
+	srv.Config.Handler = middleware.ByPrefix(native, append(chipAPI.Mounts(),
 		middleware.Prefix{Path: commet.Prefix, Handler: commetAPI},
 		middleware.Prefix{Path: orders.Prefix, Handler: orders.New(env.Service, orders.Options{Logger: log, RateLimit: o.RateLimit})},
-		middleware.Prefix{Path: "/pay/", Handler: middleware.Stack(pages, middleware.Options{ErrorWriter: pages.WriteError, Logger: log})})
+		middleware.Prefix{Path: "/pay/", Handler: middleware.Stack(pages, middleware.Options{ErrorWriter: pages.WriteError, Logger: log})})...)
 	srv.Start()
 	env.URL = base
 	created, err := env.Service.Bootstrap(ctx)

@@ -100,7 +100,7 @@ func TestOrdersDialect(t *testing.T) {
 			"payment_date": "null", "payment_method": "string", "billing_address": "null", "description": "string", "metadata": "array",
 			"status_code": "null", "error_message": "null"}
 		for field, typ := range want {
-			if got := jsonType(p[field]); got != typ {
+			if got := osJSONType(p[field]); got != typ {
 				t.Errorf("payment.%s is %s, want %s", field, got, typ)
 			}
 		}
@@ -127,7 +127,7 @@ func TestOrdersDialect(t *testing.T) {
 			t.Errorf("hard decline: %v", failed)
 		}
 		retry := osCall(t, c, "POST", "/payments", `{"orders":["`+order(jana.ID, "EUR", "6")+`"],"payment_method":"`+soft.ID+`"}`, 201)
-		if retry["current_state"] != "on_retry" || retry["status_code"] != "insufficient_funds" || jsonType(retry["payment_date"]) != "number" {
+		if retry["current_state"] != "on_retry" || retry["status_code"] != "insufficient_funds" || osJSONType(retry["payment_date"]) != "number" {
 			t.Fatalf("soft decline: %v", retry)
 		}
 
@@ -234,8 +234,8 @@ func TestOrdersDialect(t *testing.T) {
 	})
 }
 
-// jsonType names the JSON type of a decoded value.
-func jsonType(v any) string {
+// osJSONType names the JSON type of a decoded value.
+func osJSONType(v any) string {
 	switch v.(type) {
 	case nil:
 		return "null"

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tillpay/till"
@@ -99,6 +100,21 @@ func (r *ReplayedResponse) Error() string {
 
 // MaxIdempotencyKeyLen is the longest Idempotency-Key accepted.
 const MaxIdempotencyKeyLen = 255
+
+// NewIdem returns the Idem of a request that sent Idempotency-Key key
+// through api, with the API's fingerprint of the request; nil when key is
+// empty. A key longer than MaxIdempotencyKeyLen or with characters other
+// than printable ASCII is a validation error on "Idempotency-Key".
+func NewIdem(api, key, fingerprint string) (*Idem, error) {
+	if key == "" {
+		return nil, nil
+	}
+	if len(key) > MaxIdempotencyKeyLen || strings.ContainsFunc(key, func(c rune) bool { return c < 0x20 || c > 0x7e }) {
+		return nil, till.ParamError(till.EValidation, "Idempotency-Key",
+			"Idempotency-Key must be 1–%d printable ASCII characters", MaxIdempotencyKeyLen)
+	}
+	return &Idem{API: api, Key: key, Fingerprint: fingerprint}, nil
+}
 
 // Idempotency retention (SPEC §1: keys are kept at least 24 hours): the
 // default, and the shortest a Config may set.

@@ -21,6 +21,7 @@ import (
 	"github.com/tillpay/till"
 	"github.com/tillpay/till/api"
 	"github.com/tillpay/till/checkout"
+	"github.com/tillpay/till/dialect/chip"
 	"github.com/tillpay/till/dialect/commet"
 	"github.com/tillpay/till/dialect/orders"
 	tillhttp "github.com/tillpay/till/http"
@@ -223,7 +224,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	// Each API is served inside its own middleware stack, answering errors
 	// (a panic, a non-canonical path) in its own shape: the native API wraps
-	// itself with its envelope; the pages render an HTML page.
+	// itself with its envelope; the pages render an HTML page; the CHIP
+	// dialect answers in CHIP's error shape.
 	native := tillhttp.New(svc, tillhttp.Options{
 		PublicBaseURL: cfg.publicBaseURL, AdminToken: cfg.adminToken, Logger: log, RateLimit: cfg.rateLimit,
 		Ready: st.ready, Observe: obs.Request,
@@ -235,13 +237,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Observe: obs.Request})
 	ordersAPI := orders.New(svc, orders.Options{Logger: log, RateLimit: cfg.rateLimit})
 	observe := middleware.RouteObserver(obs.Request)
-	handler := middleware.ByPrefix(native,
+	chipAPI := chip.New(svc, chip.Options{Logger: log, RateLimit: cfg.rateLimit, Observe: observe})
+	handler := middleware.ByPrefix(native, append(chipAPI.Mounts(),
 		middleware.Prefix{Path: commet.Prefix, Handler: commetAPI},
 		middleware.Prefix{Path: orders.Prefix, Handler: ordersAPI},
 		middleware.Prefix{Path: "/pay/", Handler: middleware.Stack(pages, middleware.Options{ErrorWriter: pages.WriteError, Logger: log,
 			Observe: observe.By(pages.Route)})},
 		middleware.Prefix{Path: "/metrics/", Handler: middleware.Stack(obs.Handler(cfg.metricsToken), middleware.Options{Logger: log,
-			Observe: observe.By(func(r *http.Request) string { return map[bool]string{true: "/metrics"}[r.URL.Path == "/metrics"] })})})
+			Observe: observe.By(func(r *http.Request) string { return map[bool]string{true: "/metrics"}[r.URL.Path == "/metrics"] })})})...)
 	srv := &http.Server{Handler: handler, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	middleware.DefaultServerTimeouts().Apply(srv)
 
