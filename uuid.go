@@ -3,8 +3,8 @@ package till
 import (
 	"encoding/binary"
 	"encoding/hex"
-	"math/bits"
 	"math/big"
+	"math/bits"
 	"strings"
 )
 
