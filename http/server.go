@@ -108,6 +108,7 @@ func New(svc *service.Service, opts Options) *Server {
 	}
 	s.mux.HandleFunc("GET /docs", s.docsPage)
 	s.mux.HandleFunc("GET /docs/{name}", s.docsPage)
+	s.mux.HandleFunc("GET /docs/{dir}/{name}", s.docsPage)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if _, pattern := paths.Handler(r); pattern != "" {
 			w.Header().Set("Allow", strings.Join(allow[pattern], ", "))
