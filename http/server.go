@@ -30,6 +30,9 @@ type Options struct {
 	// (0 disables limiting); Burst is the bucket size.
 	RateLimit float64
 	Burst     int
+	// Limiter, when set, is the rate limiter shared with the other APIs the
+	// server mounts (RateLimit and Burst are then unused).
+	Limiter *middleware.Limiter
 	// Ready reports whether the server can take traffic (for /readyz).
 	Ready func(ctx context.Context) error
 	// RequestTimeout bounds the context of each request; 0 leaves it
@@ -87,7 +90,7 @@ func New(svc *service.Service, opts Options) *Server {
 	}
 	s := &Server{
 		svc: svc, log: opts.Logger, baseURL: strings.TrimRight(opts.PublicBaseURL, "/"), adminToken: opts.AdminToken,
-		ready: opts.Ready, mux: http.NewServeMux(), limits: middleware.NewLimiter(opts.RateLimit, opts.Burst),
+		ready: opts.Ready, mux: http.NewServeMux(), limits: middleware.Shared(opts.Limiter, opts.RateLimit, opts.Burst),
 	}
 	s.routes = s.routeTable()
 	// paths knows every route's path regardless of method, to tell a wrong
