@@ -94,12 +94,13 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Errorf returns an Error with the given code and a formatted message.
 func Errorf(code Code, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+	return &Error{Code: code, Message: RedactPANs(fmt.Sprintf(format, args...))}
 }
 
 // ParamError returns an Error about one request field.
 func ParamError(code Code, param, format string, args ...any) *Error {
-	msg := fmt.Sprintf(format, args...)
+	msg := RedactPANs(fmt.Sprintf(format, args...))
+	param = RedactPANs(param)
 	return &Error{Code: code, Message: msg, Param: param, Fields: []FieldError{{Field: param, Message: msg}}}
 }
 
@@ -107,7 +108,7 @@ func ParamError(code Code, param, format string, args ...any) *Error {
 // It is also the answer for another account's objects, so the message never
 // reveals whether the object exists elsewhere.
 func NotFound(kind, id string) *Error {
-	return &Error{Code: ENotFound, Message: fmt.Sprintf("No such %s: '%s'", kind, id), Param: "id"}
+	return &Error{Code: ENotFound, Message: RedactPANs(fmt.Sprintf("No such %s: '%s'", kind, id)), Param: "id"}
 }
 
 // Conflict returns a state_conflict error.
@@ -164,7 +165,7 @@ func (v *Validator) AddCode(code Code, field, format string, args ...any) {
 	if v.code == "" {
 		v.code = code
 	}
-	v.fields = append(v.fields, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+	v.fields = append(v.fields, FieldError{Field: RedactPANs(field), Message: RedactPANs(fmt.Sprintf(format, args...))})
 }
 
 // Has reports whether field already has a recorded problem.

@@ -463,7 +463,7 @@ func chargeCard(t *testing.T, env *Env, number string, amount int64) (*api.Payme
 	t.Helper()
 	cust := env.Customer("DE")
 	pm := Must[*api.PaymentMethod](t)(env.Client.AddPaymentMethod(env.Ctx(), cust.ID, api.PaymentMethodCreate{Card: card(number), SetDefault: true}))
-	p, err := env.Client.Charge(env.Ctx(), api.ChargeRequest{CustomerID: cust.ID, Amount: Amount(amount), Currency: "EUR", Description: "test card " + number})
+	p, err := env.Client.Charge(env.Ctx(), api.ChargeRequest{CustomerID: cust.ID, Amount: Amount(amount), Currency: "EUR", Description: "test card …" + number[len(number)-4:] + " (" + number[:6] + ")"})
 	if p != nil && (p.PaymentMethodID == nil || *p.PaymentMethodID != pm.ID) {
 		t.Fatalf("charged method %v, want %s", p.PaymentMethodID, pm.ID)
 	}

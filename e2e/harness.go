@@ -7,9 +7,7 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -137,10 +135,9 @@ func Start(tb testing.TB, b Backend, opts ...Options) *Env {
 	}); err != nil {
 		tb.Fatal(err)
 	}
-	log := slog.New(slog.DiscardHandler)
-	if os.Getenv("TILL_TEST_LOG") != "" {
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
+	// The server's log and responses go through the secrets tap (tap.go).
+	tp := &tap{}
+	log := tp.logger()
 	env := &Env{Store: st, Keyring: kr, tb: tb}
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
@@ -183,10 +180,10 @@ func Start(tb testing.TB, b Backend, opts ...Options) *Env {
 	pages := checkout.New(env.Service, checkout.Options{Logger: log})
 	commetAPI := commet.New(env.Service, commet.Options{PublicBaseURL: base, Logger: log, Limiter: limits})
 	chipAPI := chip.New(env.Service, chip.Options{Logger: log, Limiter: limits})
-	srv.Config.Handler = middleware.ByPrefix(native, append(chipAPI.Mounts(),
+	srv.Config.Handler = tp.wrap(middleware.ByPrefix(native, append(chipAPI.Mounts(),
 		middleware.Prefix{Path: commet.Prefix, Handler: commetAPI},
 		middleware.Prefix{Path: orders.Prefix, Handler: orders.New(env.Service, orders.Options{Logger: log, Limiter: limits})},
-		middleware.Prefix{Path: "/pay/", Handler: middleware.Stack(pages, middleware.Options{ErrorWriter: pages.WriteError, Logger: log})})...)
+		middleware.Prefix{Path: "/pay/", Handler: middleware.Stack(pages, middleware.Options{ErrorWriter: pages.WriteError, Logger: log})})...))
 	srv.Start()
 	env.URL = base
 	created, err := env.Service.Bootstrap(ctx)
@@ -201,11 +198,13 @@ func Start(tb testing.TB, b Backend, opts ...Options) *Env {
 		wg.Go(func() { env.Service.RunWorkers(workCtx, service.WorkerOptions{Poll: 20 * time.Millisecond}) })
 		wg.Go(func() { env.Service.RunDeliveries(workCtx, service.DeliveryOptions{Poll: 20 * time.Millisecond}) })
 	}
+	path := env.Path()
 	tb.Cleanup(func() {
 		stop()
 		wg.Wait()
 		srv.Close()
 		st.Close()
+		tp.check(tb, path)
 	})
 	return env
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tillpay/till"
 )
 
 // logAttrs collects the attributes a handler adds to its request's access
@@ -64,7 +66,8 @@ func AddLogAttrs(ctx context.Context, attrs ...slog.Attr) {
 	extra.mu.Unlock()
 }
 
-// LogPath returns a request path fit for logs: the token of a hosted
+// LogPath returns a request path fit for logs: a card number in it is
+// redacted (till.RedactPANs), and the token of a hosted
 // payment page (/pay/{token}, and any path below it) is replaced with
 // "{token}", as the token grants access to the page. Below the token only
 // segments that read as words (a lower-case letter, then up to 23 letters,
@@ -75,7 +78,7 @@ func AddLogAttrs(ctx context.Context, attrs ...slog.Attr) {
 func LogPath(p string) string {
 	rest, ok := strings.CutPrefix(p, "/pay/")
 	if !ok || strings.HasPrefix(rest, "assets/") {
-		return p
+		return till.RedactPANs(p)
 	}
 	segs := strings.Split(rest, "/")
 	segs[0] = "{token}"

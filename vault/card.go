@@ -114,30 +114,8 @@ func Brand(number string) string {
 }
 
 // Luhn reports whether number, which must consist of ASCII digits only,
-// passes the Luhn (mod 10) check. It returns false for an empty string or any
-// other character, including spaces: normalize first.
-func Luhn(number string) bool {
-	if number == "" {
-		return false
-	}
-	sum, double := 0, false
-	for i := len(number) - 1; i >= 0; i-- {
-		c := number[i]
-		if c < '0' || c > '9' {
-			return false
-		}
-		d := int(c - '0')
-		if double {
-			d *= 2
-			if d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-		double = !double
-	}
-	return sum%10 == 0
-}
+// passes the Luhn (mod 10) check (till.Luhn).
+func Luhn(number string) bool { return till.Luhn(number) }
 
 // ValidateCard checks a card a merchant wants to save and returns it
 // normalized: the number as digits only, a two-digit expiry year as 20YY, and
