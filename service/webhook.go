@@ -143,9 +143,29 @@ func (s *Service) CreateWebhookEndpoint(ctx context.Context, c *Caller, idem *Id
 	return out, err
 }
 
+// createBound creates, in a unit of work, the endpoint in bound to object
+// objectID of scope (see till.WebhookEndpoint.ObjectID); nothing for a nil
+// in. in was validated.
+func (s *Service) createBound(ctx context.Context, tx till.Tx, scope till.Scope, objectID string, in *WebhookEndpointParams, now time.Time) error {
+	if in == nil {
+		return nil
+	}
+	ep := &till.WebhookEndpoint{ID: s.ids.NewID(till.PrefixWebhook), AccountID: scope.AccountID, Livemode: scope.Livemode,
+		URL: in.URL, Description: in.Description, Dialect: in.Dialect, ObjectID: objectID, Events: slices.Clone(in.Events),
+		Enabled: true, Metadata: till.MergeMetadata(nil, in.Metadata), Version: 1, CreatedAt: now, UpdatedAt: now}
+	_, sealedSecret, dk, err := s.newWebhookSecret(ep.ID)
+	if err != nil {
+		return err
+	}
+	ep.SealedSecret, ep.DataKeyID = sealedSecret, dk
+	return tx.CreateWebhookEndpoint(ctx, ep)
+}
+
 // checkEndpointCount refuses an endpoint beyond maxWebhookEndpoints.
+// Endpoints bound to one object (a purchase's success_callback) do not
+// count.
 func (s *Service) checkEndpointCount(ctx context.Context, tx till.Tx, scope till.Scope) error {
-	eps, _, err := tx.ListWebhookEndpoints(ctx, scope, till.Page{Limit: maxWebhookEndpoints})
+	eps, err := unboundEndpoints(ctx, tx, scope, maxWebhookEndpoints, func(*till.WebhookEndpoint) bool { return true })
 	if err != nil {
 		return err
 	}
@@ -153,6 +173,41 @@ func (s *Service) checkEndpointCount(ctx context.Context, tx till.Tx, scope till
 		return till.Errorf(till.EConflict, "This account has %d webhook endpoints in this mode, the most it can have; delete one first.", maxWebhookEndpoints)
 	}
 	return nil
+}
+
+// unboundEndpoints returns, newest first, up to limit of the scope's
+// endpoints that are not deleted, not bound to an object and kept by keep,
+// reading page after page past the bound ones.
+func unboundEndpoints(ctx context.Context, tx till.Tx, scope till.Scope, limit int, keep func(*till.WebhookEndpoint) bool) ([]*till.WebhookEndpoint, error) {
+	var out []*till.WebhookEndpoint
+	page := till.Page{Limit: 100}
+	for {
+		eps, more, err := tx.ListWebhookEndpoints(ctx, scope, page)
+		if err != nil {
+			return nil, err
+		}
+		for _, ep := range eps {
+			if ep.ObjectID == "" && keep(ep) && len(out) < limit {
+				out = append(out, ep)
+			}
+		}
+		if !more || len(out) >= limit {
+			return out, nil
+		}
+		page.StartingAfter = eps[len(eps)-1].ID
+	}
+}
+
+// DialectWebhookEndpoints lists the caller's endpoints of a dialect's
+// format, newest first, all of them (at most maxWebhookEndpoints); those
+// bound to one object (success callbacks) are left out.
+func (s *Service) DialectWebhookEndpoints(ctx context.Context, c *Caller, dialect string) ([]*till.WebhookEndpoint, error) {
+	var out []*till.WebhookEndpoint
+	err := s.store.View(ctx, func(tx till.Tx) (err error) {
+		out, err = unboundEndpoints(ctx, tx, c.Scope(), maxWebhookEndpoints, func(ep *till.WebhookEndpoint) bool { return ep.Dialect == dialect })
+		return err
+	})
+	return out, err
 }
 
 // webhookEndpoint reads a live (not deleted) endpoint of the caller.

@@ -30,7 +30,18 @@ import (
 )
 
 // Prefixes are the paths the dialect is mounted at with middleware.ByPrefix.
-var Prefixes = []string{"/api/v1/purchases/", "/api/v1/clients/"}
+var Prefixes = []string{"/api/v1/purchases/", "/api/v1/clients/", "/api/v1/public_key/", webhooksPrefix}
+
+// webhooksPrefix is shared with the Commet dialect's webhooks: a request
+// under it is CHIP's when it carries CHIP's "Authorization: Bearer" and not
+// Commet's x-api-key (isCHIP).
+const webhooksPrefix = "/api/v1/webhooks/"
+
+// isCHIP reports whether a request under a shared prefix is CHIP's.
+func isCHIP(r *http.Request) bool {
+	auth := r.Header.Get("Authorization")
+	return r.Header.Get("x-api-key") == "" && len(auth) >= 7 && strings.EqualFold(auth[:7], "bearer ")
+}
 
 // APIName is the dialect's name for the service: its Idempotency-Keys are
 // its own.
@@ -102,7 +113,11 @@ func New(svc *service.Service, opts Options) *Server {
 func (s *Server) Mounts() []middleware.Prefix {
 	out := make([]middleware.Prefix, 0, len(Prefixes))
 	for _, p := range Prefixes {
-		out = append(out, middleware.Prefix{Path: p, Handler: s})
+		m := middleware.Prefix{Path: p, Handler: s}
+		if p == webhooksPrefix {
+			m.When = isCHIP
+		}
+		out = append(out, m)
 	}
 	return out
 }
@@ -112,7 +127,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 
 // routes is every endpoint of the dialect (README.md lists them).
 func (s *Server) routes() []route {
-	const p, cl = "/api/v1/purchases/", "/api/v1/clients/"
+	const p, cl, wh = "/api/v1/purchases/", "/api/v1/clients/", webhooksPrefix
 	return []route{
 		{"POST", p, s.createPurchase},
 		{"GET", p + "{id}/", s.getPurchase},
@@ -125,6 +140,11 @@ func (s *Server) routes() []route {
 		{"POST", cl, s.createClient},
 		{"GET", cl + "{id}/", s.getClient},
 		{"GET", cl + "{id}/recurring_tokens/", s.recurringTokens},
+		{"GET", "/api/v1/public_key/", s.publicKey},
+		{"POST", wh, s.createWebhook},
+		{"GET", wh, s.listWebhooks},
+		{"GET", wh + "{id}/", s.getWebhook},
+		{"DELETE", wh + "{id}/", s.deleteWebhook},
 	}
 }
 
