@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tillpay/till"
+	"github.com/tillpay/till/client"
 	"github.com/tillpay/till/dialect/chip"
 	"github.com/tillpay/till/service"
 )
@@ -138,6 +139,17 @@ func TestChipSuccessCallback(t *testing.T) {
 		if len(list.Results) != 0 {
 			t.Fatalf("the success_callback is listed as a webhook: %+v", list)
 		}
+		// The callback's endpoint is retired once it was called, and that
+		// of a purchase cancelled unpaid when it is cancelled.
+		unpaid := c.newPurchase(900, map[string]any{"client": map[string]any{"email": "cb@example.com"}},
+			map[string]any{"success_callback": rc.srv.URL + "/never"})
+		if !hasEndpoint(t, env, rc.srv.URL+"/never") {
+			t.Fatal("no endpoint for the unpaid purchase's callback")
+		}
+		c.purchase("POST", "/purchases/"+unpaid.ID+"/cancel/", nil)
+		env.Eventually(10*time.Second, "the callback endpoints to be retired", func() bool {
+			return !hasEndpoint(t, env, cbURL) && !hasEndpoint(t, env, rc.srv.URL+"/never")
+		})
 		// Live mode takes https callbacks only, as any webhook URL.
 		live := &chipClient{t: t, env: env, key: env.Keys.LiveSecretKey}
 		e := live.fails("POST", "/purchases/", map[string]any{"client": map[string]any{"email": "cb@example.com"},
@@ -260,4 +272,19 @@ func (c *chipClient) purchaseAccount() string {
 	c.t.Helper()
 	p := c.newPurchase(100, map[string]any{"client": map[string]any{"email": "acct@example.com"}}, nil)
 	return p.CompanyID
+}
+
+// hasEndpoint reports whether the account has a webhook endpoint to u.
+func hasEndpoint(t *testing.T, env *Env, u string) bool {
+	t.Helper()
+	eps, err := env.Client.WebhookEndpoints(env.Ctx(), client.ListParams{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ep := range eps.Data {
+		if ep.URL == u {
+			return true
+		}
+	}
+	return false
 }

@@ -814,6 +814,11 @@ func (s *Service) retireBound(ctx context.Context, tx till.Tx, scope till.Scope,
 	if err != nil || ep.Deleted {
 		return err
 	}
+	return s.retire(ctx, tx, ep, now)
+}
+
+// retire deletes endpoint ep, read in tx.
+func (s *Service) retire(ctx context.Context, tx till.Tx, ep *till.WebhookEndpoint, now time.Time) error {
 	from := ep.Version
 	ep.Deleted, ep.Enabled, ep.FailingSince = true, false, nil
 	ep.SealedSecret, ep.SealedPreviousSecret, ep.PreviousSecretExpiresAt = nil, nil, nil

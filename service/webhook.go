@@ -382,6 +382,15 @@ func (s *Service) fanOut(ctx context.Context, tx till.Tx, e *till.Event) error {
 	}
 	real := s.clock.Now()
 	for _, ep := range eps {
+		if ep.ObjectID != "" && ep.ObjectID == e.ObjectID && e.ObjectType == "payment" && (e.Type == till.EventPaymentCanceled || e.Type == till.EventPaymentExpired) {
+			// The object of a bound endpoint ended: nothing more is
+			// delivered to it (a purchase cancelled, released or
+			// expired is never paid).
+			if err := s.retire(ctx, tx, ep, e.CreatedAt); err != nil {
+				return err
+			}
+			continue
+		}
 		if !s.receives(ep, e) {
 			continue
 		}
