@@ -39,8 +39,19 @@ const webhooksPrefix = "/api/v1/webhooks/"
 
 // isCHIP reports whether a request under a shared prefix is CHIP's.
 func isCHIP(r *http.Request) bool {
+	_, ok := bearer(r)
+	return ok && r.Header.Get("x-api-key") == ""
+}
+
+// bearer returns the key of CHIP's "Authorization: Bearer <key>", false
+// without one.
+func bearer(r *http.Request) (string, bool) {
 	auth := r.Header.Get("Authorization")
-	return r.Header.Get("x-api-key") == "" && len(auth) >= 7 && strings.EqualFold(auth[:7], "bearer ")
+	if len(auth) < 7 || !strings.EqualFold(auth[:7], "bearer ") {
+		return "", false
+	}
+	key := strings.TrimSpace(auth[7:])
+	return key, key != ""
 }
 
 // APIName is the dialect's name for the service: its Idempotency-Keys are
@@ -152,12 +163,12 @@ func (s *Server) routes() []route {
 // the key's rate limit and reads the body of a POST.
 func (s *Server) authenticate(h func(w http.ResponseWriter, r *http.Request, c *service.Caller, body []byte)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		auth := r.Header.Get("Authorization")
-		if len(auth) < 7 || !strings.EqualFold(auth[:7], "bearer ") || strings.TrimSpace(auth[7:]) == "" {
+		key, ok := bearer(r)
+		if !ok {
 			WriteError(w, r, till.Errorf(till.EKeyMissing, "Send your secret key as 'Authorization: Bearer <key>'."))
 			return
 		}
-		c, err := s.svc.Authenticate(r.Context(), strings.TrimSpace(auth[7:]))
+		c, err := s.svc.Authenticate(r.Context(), key)
 		if err != nil {
 			WriteError(w, r, err)
 			return
