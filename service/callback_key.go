@@ -83,7 +83,7 @@ func (s *Service) callbackKey(ctx context.Context, accountID string, livemode bo
 			a.TestCallbackKey = made
 		}
 		a.Version++
-		a.UpdatedAt = s.now(a, livemode)
+		a.UpdatedAt = s.clock.Now()
 		out = made
 		return tx.UpdateAccount(ctx, a, from)
 	})
