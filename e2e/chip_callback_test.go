@@ -11,6 +11,9 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -115,7 +118,7 @@ func TestChipSuccessCallback(t *testing.T) {
 		if p.SuccessCallback != cbURL {
 			t.Fatalf("success_callback shown as %q", p.SuccessCallback)
 		}
-		_, pub := c.publicKey()
+		pemKey, pub := c.publicKey()
 		payOnPage(t, env, p.CheckoutURL, "4242424242424242")
 		got := waitEvents(t, env, rc, pub, "/cb", p.ID, "purchase.paid")
 		cb := got[indexOfEvent(got, "purchase.paid")]
@@ -133,6 +136,9 @@ func TestChipSuccessCallback(t *testing.T) {
 		if bytes.Equal(tampered, h.body) || verifyCHIP(pub, h.header, tampered) == nil {
 			t.Fatal("a tampered body verified")
 		}
+		t.Run("node", func(t *testing.T) {
+			nodeVerifiesCHIP(t, pemKey, h.header.Get("X-Signature"), map[string][]byte{"ok": h.body, "reject": tampered})
+		})
 		// The callback is no CHIP webhook of the account.
 		var list struct{ Results []chip.Webhook }
 		c.ok("GET", "/webhooks/", nil, &list)
@@ -287,4 +293,41 @@ func hasEndpoint(t *testing.T, env *Env, u string) bool {
 		}
 	}
 	return false
+}
+
+// nodeVerifiesCHIP runs testdata/node/chip_verify.mjs: Node's crypto, as a
+// CHIP receiver written in Node verifies, must accept the body under
+// "ok" and refuse the one under "reject" with signature and the PEM key.
+// Without node on PATH it skips.
+func nodeVerifiesCHIP(t *testing.T, pemKey, signature string, bodies map[string][]byte) {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("no node on PATH; the Node verification of CHIP callbacks needs Node 20")
+	}
+	type delivery struct {
+		Name      string `json:"name"`
+		Signature string `json:"signature"`
+		Body      string `json:"body"`
+		Expect    string `json:"expect"`
+	}
+	in := struct {
+		PublicKey  string     `json:"publicKey"`
+		Deliveries []delivery `json:"deliveries"`
+	}{PublicKey: pemKey}
+	for expect, body := range bodies {
+		in.Deliveries = append(in.Deliveries, delivery{Name: expect + " body", Signature: signature, Body: string(body), Expect: expect})
+	}
+	b, _ := json.Marshal(in)
+	path := filepath.Join(t.TempDir(), "deliveries.json")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.CommandContext(t.Context(), node, filepath.Join("testdata", "node", "chip_verify.mjs"), path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("chip_verify.mjs: %v\n%s", err, out)
+	}
+	if n := bytes.Count(out, []byte(`"pass":true`)); n != len(bodies) {
+		t.Fatalf("chip_verify.mjs passed %d of %d:\n%s", n, len(bodies), out)
+	}
 }
