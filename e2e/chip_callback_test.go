@@ -331,3 +331,44 @@ func nodeVerifiesCHIP(t *testing.T, pemKey, signature string, bodies map[string]
 		t.Fatalf("chip_verify.mjs passed %d of %d:\n%s", n, len(bodies), out)
 	}
 }
+
+// TestChipHoldCallbacks: for skip_capture purchases a webhook of all events
+// receives purchase.created, purchase.hold and purchase.captured or
+// purchase.released; the success_callback is called when the hold is
+// captured, with the paid Purchase, and never for a released one.
+func TestChipHoldCallbacks(t *testing.T) {
+	eachChip(t, func(t *testing.T, env *Env, c *chipClient) {
+		rc := newCommetReceiver(t)
+		var wh chip.Webhook
+		c.ok("POST", "/webhooks/", map[string]any{"title": "all", "callback": rc.srv.URL + "/all", "all_events": true}, &wh)
+		if !wh.AllEvents || len(wh.Events) != 0 {
+			t.Fatalf("all_events webhook: %+v", wh)
+		}
+		_, pub := c.publicKey()
+		client := map[string]any{"client": map[string]any{"email": "hold-cb@example.com"}}
+		held := c.newPurchase(1190, client, map[string]any{"skip_capture": true, "success_callback": rc.srv.URL + "/cb"})
+		payOnPage(t, env, held.CheckoutURL, "4242424242424242")
+		c.purchase("POST", "/purchases/"+held.ID+"/capture/", nil)
+		all := waitEvents(t, env, rc, pub, "/all", held.ID, "purchase.created", "purchase.hold", "purchase.captured")
+		if all[indexOfEvent(all, "purchase.hold")].Status != "hold" || all[indexOfEvent(all, "purchase.captured")].Status != "paid" {
+			t.Fatalf("hold events: %+v", all)
+		}
+		cb := waitEvents(t, env, rc, pub, "/cb", held.ID, "purchase.captured")
+		for _, e := range cb {
+			if e.EventType != "purchase.captured" || e.Status != "paid" || e.Payment == nil || e.Payment.Amount != 1190 {
+				t.Fatalf("success_callback of a captured hold: %+v", e)
+			}
+		}
+
+		released := c.newPurchase(1000, client, map[string]any{"skip_capture": true, "success_callback": rc.srv.URL + "/released"})
+		payOnPage(t, env, released.CheckoutURL, "4242424242424242")
+		c.purchase("POST", "/purchases/"+released.ID+"/release/", nil)
+		waitEvents(t, env, rc, pub, "/all", released.ID, "purchase.hold", "purchase.released")
+		env.Eventually(10*time.Second, "the released purchase's callback endpoint to be retired", func() bool {
+			return !hasEndpoint(t, env, rc.srv.URL+"/released")
+		})
+		if got := rc.find("/released", released.ID); len(got) != 0 {
+			t.Fatalf("the success_callback of a released hold was called: %d times", len(got))
+		}
+	})
+}
