@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/tillpay/till"
+	"github.com/tillpay/till/api"
 	"github.com/tillpay/till/client"
 	"github.com/tillpay/till/dialect/chip"
 	"github.com/tillpay/till/service"
@@ -130,6 +131,22 @@ func TestChipSuccessCallback(t *testing.T) {
 				t.Fatalf("the success_callback got %s", e.EventType)
 			}
 		}
+		// The delivery is in the core's delivery log of the event.
+		payID := tillIDOf(t, p.ID, "pay_")
+		env.Eventually(10*time.Second, "the success_callback delivery in the delivery log", func() bool {
+			events := Must[*client.List[api.Event]](t)(env.Client.Events(env.Ctx(), client.ListParams{Filters: map[string]string{"type": "payment.succeeded"}}))
+			for _, ev := range events.Data {
+				if ev.ObjectID != payID {
+					continue
+				}
+				for _, d := range Must[*client.List[api.WebhookDelivery]](t)(env.Client.EventDeliveries(env.Ctx(), ev.ID, client.ListParams{})).Data {
+					if d.URL == cbURL && d.Status == "succeeded" {
+						return true
+					}
+				}
+			}
+			return false
+		})
 		// A body changed by one byte no longer verifies.
 		h := rc.find("/cb", `"id":"`+p.ID+`"`)[0]
 		tampered := bytes.Replace(h.body, []byte(`"total":1500`), []byte(`"total":1501`), 1)
