@@ -232,6 +232,19 @@ func TestChipWebhookEvents(t *testing.T) {
 			t.Fatalf("payment failure: %+v", f)
 		}
 
+		// PATCH changes the fields sent, PUT all of them.
+		var changed chip.Webhook
+		c.ok("PATCH", "/webhooks/"+wh.ID+"/", map[string]any{"title": "renamed"}, &changed)
+		if changed.Title != "renamed" || len(changed.Events) != 3 || changed.Callback != wh.Callback {
+			t.Fatalf("patched: %+v", changed)
+		}
+		c.ok("PUT", "/webhooks/"+wh.ID+"/", map[string]any{"title": "all", "callback": rc.srv.URL + "/hook", "all_events": true}, &changed)
+		if changed.Title != "all" || !changed.AllEvents || len(changed.Events) != 0 {
+			t.Fatalf("put: %+v", changed)
+		}
+		if e := c.fails("PUT", "/webhooks/"+wh.ID+"/", map[string]any{"title": "x"}, 400); len(e["callback"]) == 0 || len(e["events"]) == 0 {
+			t.Fatalf("a PUT without callback and events: %+v", e)
+		}
 		var list struct{ Results []chip.Webhook }
 		c.ok("GET", "/webhooks/", nil, &list)
 		if len(list.Results) != 1 || list.Results[0].ID != wh.ID {

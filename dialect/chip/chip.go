@@ -155,6 +155,8 @@ func (s *Server) routes() []route {
 		{"POST", wh, s.createWebhook},
 		{"GET", wh, s.listWebhooks},
 		{"GET", wh + "{id}/", s.getWebhook},
+		{"PUT", wh + "{id}/", s.putWebhook},
+		{"PATCH", wh + "{id}/", s.patchWebhook},
 		{"DELETE", wh + "{id}/", s.deleteWebhook},
 	}
 }
@@ -183,7 +185,7 @@ func (s *Server) authenticate(h func(w http.ResponseWriter, r *http.Request, c *
 			return
 		}
 		var body []byte
-		if r.Method == http.MethodPost {
+		if r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch {
 			b, err := middleware.ReadBody(r, maxBody)
 			var be *middleware.BodyError
 			switch {

@@ -35,14 +35,6 @@ type Webhook struct {
 	Callback  string   `json:"callback"`
 }
 
-// webhookRequest is the body of POST /webhooks/.
-type webhookRequest struct {
-	Title     string   `json:"title"`
-	AllEvents bool     `json:"all_events"`
-	Events    []string `json:"events"`
-	Callback  string   `json:"callback"`
-}
-
 // webhookList is the answer of GET /webhooks/.
 type webhookList struct {
 	Results  []Webhook `json:"results"`
@@ -75,34 +67,57 @@ func webhookField(path string) string {
 	return path
 }
 
+// webhookPatch is the body of POST /webhooks/ and PUT /webhooks/{id}/
+// (every field) and of PATCH /webhooks/{id}/ (any field).
+type webhookPatch struct {
+	Title     *string  `json:"title"`
+	AllEvents *bool    `json:"all_events"`
+	Events    []string `json:"events"`
+	Callback  *string  `json:"callback"`
+}
+
+// check validates the fields of a webhook's create or change; full says
+// every field is required (POST and PUT). It returns the endpoint's event
+// types, nil when unchanged.
+func (in webhookPatch) check(v *till.Validator, full bool) []string {
+	if full || in.Title != nil {
+		if in.Title == nil || strings.TrimSpace(*in.Title) == "" {
+			v.Add("title", "title is required")
+		}
+	}
+	if full || in.Callback != nil {
+		if in.Callback == nil || strings.TrimSpace(*in.Callback) == "" {
+			v.Add("callback", "callback is required: the URL that receives the events")
+		}
+	}
+	all := in.AllEvents != nil && *in.AllEvents
+	switch {
+	case all && len(in.Events) > 0:
+		v.Add("events", "give either all_events or events, not both")
+	case all:
+		return []string{"*"}
+	case len(in.Events) > 0:
+		return in.Events
+	case full || in.AllEvents != nil || in.Events != nil:
+		v.Add("events", "events needs at least one event type, or set all_events")
+	}
+	return nil
+}
+
 // createWebhook is POST /webhooks/: an endpoint in the dialect's format.
 func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, c *service.Caller, body []byte) {
-	in, idem, ok := input[webhookRequest](w, r, body)
+	in, idem, ok := input[webhookPatch](w, r, body)
 	if !ok {
 		return
 	}
 	var v till.Validator
-	if strings.TrimSpace(in.Title) == "" {
-		v.Add("title", "title is required")
-	}
-	if strings.TrimSpace(in.Callback) == "" {
-		v.Add("callback", "callback is required: the URL that receives the events")
-	}
-	events := in.Events
-	switch {
-	case in.AllEvents && len(events) > 0:
-		v.Add("events", "give either all_events or events, not both")
-	case in.AllEvents:
-		events = []string{"*"}
-	case len(events) == 0:
-		v.Add("events", "events needs at least one event type, or set all_events")
-	}
+	events := in.check(&v, true)
 	if err := v.Err(); err != nil {
 		WriteError(w, r, err)
 		return
 	}
-	out, err := s.svc.CreateWebhookEndpoint(r.Context(), c, idem, service.WebhookEndpointParams{URL: in.Callback,
-		Events: events, Description: in.Title, Dialect: APIName})
+	out, err := s.svc.CreateWebhookEndpoint(r.Context(), c, idem, service.WebhookEndpointParams{URL: *in.Callback,
+		Events: events, Description: *in.Title, Dialect: APIName})
 	if err != nil {
 		WriteError(w, r, till.RenameFields(err, webhookField))
 		return
@@ -163,6 +178,41 @@ func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request, c *service
 		out.Results = append(out.Results, toWebhook(ep, k))
 	}
 	render(w, out)
+}
+
+// putWebhook is PUT /webhooks/{id}/: every field anew.
+func (s *Server) putWebhook(w http.ResponseWriter, r *http.Request, c *service.Caller, body []byte) {
+	s.changeWebhook(w, r, c, body, true)
+}
+
+// patchWebhook is PATCH /webhooks/{id}/: the fields sent.
+func (s *Server) patchWebhook(w http.ResponseWriter, r *http.Request, c *service.Caller, body []byte) {
+	s.changeWebhook(w, r, c, body, false)
+}
+
+// changeWebhook updates the webhook the path names with the fields of
+// body, every one of them when full.
+func (s *Server) changeWebhook(w http.ResponseWriter, r *http.Request, c *service.Caller, body []byte, full bool) {
+	in, idem, ok := input[webhookPatch](w, r, body)
+	if !ok {
+		return
+	}
+	var v till.Validator
+	events := in.check(&v, full)
+	if err := v.Err(); err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	ep, err := s.endpoint(r, c)
+	if err == nil {
+		ep, err = s.svc.UpdateWebhookEndpoint(r.Context(), c, idem, ep.ID, service.WebhookEndpointUpdateParams{
+			URL: in.Callback, Description: in.Title, Events: events})
+	}
+	if err != nil {
+		WriteError(w, r, till.RenameFields(err, webhookField))
+		return
+	}
+	s.webhook(w, r, c, ep)
 }
 
 // deleteWebhook is DELETE /webhooks/{id}/: 204, the endpoint receives
