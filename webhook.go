@@ -37,7 +37,8 @@ type WebhookEndpoint struct {
 	Dialect string `json:"Dialect"`
 	// ObjectID, when set, binds the endpoint to one object: it receives
 	// only the events of that object (a CHIP purchase's success_callback),
-	// and is retired once one was delivered. Bound endpoints do not count
+	// and is retired (deleted) once one was delivered, or when the object,
+	// a payment, is canceled or expires. Bound endpoints do not count
 	// towards an account's endpoints.
 	ObjectID string `json:"ObjectID,omitempty"`
 	// Events are the event types it receives, in its dialect's names;
