@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -275,8 +276,28 @@ func TestChipCallbackKey(t *testing.T) {
 			t.Fatal("the public key changed between calls")
 		}
 		live, _ := (&chipClient{t: t, env: env, key: env.Keys.LiveSecretKey}).publicKey()
+		// The first requests of a fresh account, at once, agree on one key.
 		other := Must[*service.AccountKeys](t)(env.Service.CreateAccount(context.Background(), nil, service.NewAccountParams{Name: "Other"}))
+		otherCaller := &service.Caller{Account: &till.Account{ID: tillIDOf(t, c.accountOf(other.TestSecretKey), "acct_")}}
+		keys := make([]string, 6)
+		var wg sync.WaitGroup
+		for i := range keys {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				k, err := env.Service.CallbackPublicKey(env.Ctx(), otherCaller)
+				if err == nil {
+					keys[i] = k
+				}
+			}()
+		}
+		wg.Wait()
 		otherKey, _ := (&chipClient{t: t, env: env, key: other.TestSecretKey}).publicKey()
+		for _, k := range keys {
+			if k != otherKey {
+				t.Fatal("concurrent first requests made different keys")
+			}
+		}
 		if live == first || otherKey == first || otherKey == live {
 			t.Fatal("two accounts or modes share a callback key")
 		}
@@ -308,6 +329,12 @@ func (c *chipClient) purchaseAccount() string {
 	c.t.Helper()
 	p := c.newPurchase(100, map[string]any{"client": map[string]any{"email": "acct@example.com"}}, nil)
 	return p.CompanyID
+}
+
+// accountOf returns the UUID of the account of secret key.
+func (c *chipClient) accountOf(key string) string {
+	c.t.Helper()
+	return (&chipClient{t: c.t, env: c.env, key: key}).purchaseAccount()
 }
 
 // hasEndpoint reports whether the account has a webhook endpoint to u.
