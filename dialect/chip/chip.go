@@ -1,13 +1,16 @@
 // Package chip serves the subset of CHIP's purchases API that README.md
-// lists, under /api/v1/purchases/ and /api/v1/clients/, so that a client
-// written for CHIP works against Till with only its base URL changed. It
-// is a translator over package service: it authenticates CHIP's Bearer
-// header with the account's secret key, decodes CHIP's request bodies
-// strictly, calls one service use case and renders its result as CHIP's
-// Purchase, Client or Payment object, with ids shown as UUIDs
-// (till.IDToUUID). Errors are written in CHIP's shape from the one table in
-// errors.go. It holds no business rules: a purchase is a payment link, and
-// what a purchase may do is decided by the service.
+// lists, under /api/v1/purchases/, /api/v1/clients/, /api/v1/public_key/
+// and /api/v1/webhooks/, so that a client written for CHIP works against
+// Till with only its base URL changed. It is a translator over package
+// service: it authenticates CHIP's Bearer header with the account's secret
+// key, decodes CHIP's request bodies strictly, calls one service use case
+// and renders its result as CHIP's Purchase, Client, Payment or Webhook
+// object, with ids shown as UUIDs (till.IDToUUID). Errors are written in
+// CHIP's shape from the one table in errors.go. Its callbacks are the
+// core's webhook deliveries in CHIP's format (Format, format.go): the
+// Purchase, signed in X-Signature with the account's RSA key. It holds no
+// business rules: a purchase is a payment link, and what a purchase may do
+// is decided by the service.
 package chip
 
 import (
