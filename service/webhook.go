@@ -376,7 +376,7 @@ func (s *Service) RollWebhookSecret(ctx context.Context, c *Caller, idem *Idem, 
 // scope that receives its type, in the unit of work that writes the event
 // (the outbox): an event committed is an event delivered.
 func (s *Service) fanOut(ctx context.Context, tx till.Tx, e *till.Event) error {
-	eps, err := tx.EnabledWebhookEndpoints(ctx, till.Scope{AccountID: e.AccountID, Livemode: e.Livemode})
+	eps, err := eventEndpoints(ctx, tx, e)
 	if err != nil || len(eps) == 0 {
 		return err
 	}
@@ -401,6 +401,18 @@ func (s *Service) fanOut(ctx context.Context, tx till.Tx, e *till.Event) error {
 	}
 	s.wakeDeliveries()
 	return nil
+}
+
+// eventEndpoints returns the enabled endpoints of e's scope that may
+// receive e: those bound to no object and those bound to e's.
+func eventEndpoints(ctx context.Context, tx till.Tx, e *till.Event) ([]*till.WebhookEndpoint, error) {
+	scope := till.Scope{AccountID: e.AccountID, Livemode: e.Livemode}
+	eps, err := tx.EnabledWebhookEndpoints(ctx, scope)
+	if err != nil {
+		return nil, err
+	}
+	bound, err := tx.BoundWebhookEndpoints(ctx, scope, e.ObjectID)
+	return append(eps, bound...), err
 }
 
 // ResendEvent queues one more delivery of an event: to endpointID, or when
@@ -429,7 +441,7 @@ func (s *Service) ResendEvent(ctx context.Context, c *Caller, idem *Idem, eventI
 				}
 				eps = append(eps, ep)
 			} else {
-				all, err := tx.EnabledWebhookEndpoints(ctx, c.Scope())
+				all, err := eventEndpoints(ctx, tx, e)
 				if err != nil {
 					return err
 				}
