@@ -104,16 +104,27 @@ func (in webhookPatch) check(v *till.Validator, full bool) []string {
 	return nil
 }
 
-// createWebhook is POST /webhooks/: an endpoint in the dialect's format.
-func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, c *service.Caller, body []byte) {
+// webhookInput decodes and checks the body of a webhook's create or change
+// (every field when full) and returns it with its event types (nil:
+// unchanged); a bad body is answered, reporting false.
+func webhookInput(w http.ResponseWriter, r *http.Request, body []byte, full bool) (webhookPatch, []string, *service.Idem, bool) {
 	in, idem, ok := input[webhookPatch](w, r, body)
 	if !ok {
-		return
+		return in, nil, nil, false
 	}
 	var v till.Validator
-	events := in.check(&v, true)
+	events := in.check(&v, full)
 	if err := v.Err(); err != nil {
 		WriteError(w, r, err)
+		return in, nil, nil, false
+	}
+	return in, events, idem, true
+}
+
+// createWebhook is POST /webhooks/: an endpoint in the dialect's format.
+func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, c *service.Caller, body []byte) {
+	in, events, idem, ok := webhookInput(w, r, body, true)
+	if !ok {
 		return
 	}
 	out, err := s.svc.CreateWebhookEndpoint(r.Context(), c, idem, service.WebhookEndpointParams{URL: *in.Callback,
@@ -193,14 +204,8 @@ func (s *Server) patchWebhook(w http.ResponseWriter, r *http.Request, c *service
 // changeWebhook updates the webhook the path names with the fields of
 // body, every one of them when full.
 func (s *Server) changeWebhook(w http.ResponseWriter, r *http.Request, c *service.Caller, body []byte, full bool) {
-	in, idem, ok := input[webhookPatch](w, r, body)
+	in, events, idem, ok := webhookInput(w, r, body, full)
 	if !ok {
-		return
-	}
-	var v till.Validator
-	events := in.check(&v, full)
-	if err := v.Err(); err != nil {
-		WriteError(w, r, err)
 		return
 	}
 	ep, err := s.endpoint(r, c)
