@@ -25,6 +25,11 @@ type Account struct {
 	AllowedOrigins []string          `json:"AllowedOrigins"`
 	TestProcessor  ProcessorSettings `json:"TestProcessor"`
 	LiveProcessor  ProcessorSettings `json:"LiveProcessor"`
+	// TestCallbackKey and LiveCallbackKey are the RSA keys that sign the
+	// account's callbacks in the dialects that sign with a key pair
+	// (CHIP's X-Signature), one per mode, made on first need.
+	TestCallbackKey CallbackKey `json:"TestCallbackKey"`
+	LiveCallbackKey CallbackKey `json:"LiveCallbackKey"`
 	// TestClockOffset moves this account's test-mode clock ahead of the
 	// wall clock (POST /v1/test/clock/advance). Live mode ignores it.
 	TestClockOffset time.Duration `json:"TestClockOffset"`
@@ -40,6 +45,25 @@ func (a *Account) Processor(livemode bool) ProcessorSettings {
 		return a.LiveProcessor
 	}
 	return a.TestProcessor
+}
+
+// CallbackKey returns the callback signing key of the given mode.
+func (a *Account) CallbackKey(livemode bool) CallbackKey {
+	if livemode {
+		return a.LiveCallbackKey
+	}
+	return a.TestCallbackKey
+}
+
+// CallbackKey is an RSA key pair that signs an account's callbacks. The
+// private half is sealed by the vault (like card data) under DataKeyID and
+// never shown; the public half is served to receivers.
+type CallbackKey struct {
+	// PublicKey is the public half, PEM-encoded ("PUBLIC KEY", PKIX).
+	PublicKey string `json:"publicKey,omitempty"`
+	// SealedPrivateKey is the private half, PKCS #8 DER, sealed.
+	SealedPrivateKey []byte `json:"sealedPrivateKey,omitempty"`
+	DataKeyID        string `json:"dataKeyId,omitempty"`
 }
 
 // Now returns the time of the account's clock in the given mode: the wall

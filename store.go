@@ -422,8 +422,13 @@ type WebhookTx interface {
 	// not deleted, newest first, and whether there are more.
 	ListWebhookEndpoints(ctx context.Context, s Scope, p Page) ([]*WebhookEndpoint, bool, error)
 	// EnabledWebhookEndpoints returns every endpoint of the scope that is
-	// enabled and not deleted, oldest first: the fan-out of an event.
+	// enabled, not deleted and bound to no object, oldest first: the
+	// fan-out of an event.
 	EnabledWebhookEndpoints(ctx context.Context, s Scope) ([]*WebhookEndpoint, error)
+	// BoundWebhookEndpoints returns the endpoints of the scope bound to
+	// object objectID (WebhookEndpoint.ObjectID) that are enabled and not
+	// deleted, oldest first: the rest of the fan-out of its events.
+	BoundWebhookEndpoints(ctx context.Context, s Scope, objectID string) ([]*WebhookEndpoint, error)
 	CreateWebhookDelivery(ctx context.Context, d *WebhookDelivery) error
 	// ListWebhookDeliveries returns a page of an event's deliveries in the
 	// scope, newest first, and whether there are more.

@@ -35,6 +35,12 @@ type WebhookEndpoint struct {
 	// events in ("commet"); empty is Till's own events, signed as package
 	// webhook describes.
 	Dialect string `json:"Dialect"`
+	// ObjectID, when set, binds the endpoint to one object: it receives
+	// only the events of that object (a CHIP purchase's success_callback),
+	// and is retired (deleted) once one was delivered, or when the object,
+	// a payment, is canceled or expires. Bound endpoints do not count
+	// towards an account's endpoints.
+	ObjectID string `json:"ObjectID,omitempty"`
 	// Events are the event types it receives, in its dialect's names;
 	// ["*"] receives all.
 	Events []string `json:"Events"`

@@ -509,7 +509,7 @@ func TestChipErrors(t *testing.T) {
 				[]string{"purchase.products[0].discount"}, "invalid"},
 			{"cancel_redirect", with("cancel_redirect", "https://shop.example/back"), []string{"cancel_redirect"}, "invalid"},
 			{"bad failure_redirect", with("failure_redirect", "ftp://shop.example/failed"), []string{"failure_redirect"}, "invalid"},
-			{"callback", with("success_callback", "https://shop.example/cb"), []string{"success_callback"}, "invalid"},
+			{"bad success_callback", with("success_callback", "ftp://shop.example/cb"), []string{"success_callback"}, "invalid"},
 			{"due without due_strict", with("due", time.Now().Add(time.Hour).Unix()), []string{"due"}, "invalid"},
 			{"another brand", with("brand_id", "0190b7c8-7e2a-7c3d-8e4f-5a6b7c8d9e0f"), []string{"brand_id"}, "invalid"},
 			{"bad success_redirect", with("success_redirect", "javascript:alert(1)"), []string{"success_redirect"}, "invalid"},

@@ -161,7 +161,7 @@ func Start(tb testing.TB, b Backend, opts ...Options) *Env {
 	env.Service = service.New(service.Config{
 		Store: st, Keyring: kr, PublicBaseURL: base, Lease: o.Lease, ProcessorTimeout: o.ProcessorTimeout, Logger: log,
 		Renderer: pdf.New(), Mailer: mailer, Webhooks: webhook.New(webhook.Options{}), RenderEvent: api.EventBody,
-		WebhookFormats: map[string]service.WebhookFormat{commet.Name: commet.Format{}},
+		WebhookFormats: map[string]service.WebhookFormat{commet.Name: commet.Format{}, chip.APIName: chip.Format{}},
 		Processor: func(ctx context.Context, a *till.Account, livemode bool) (till.Processor, error) {
 			if livemode {
 				return nil, till.Errorf(till.ELiveForbidden, "no live processor")

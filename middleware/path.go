@@ -38,6 +38,10 @@ func canonical(p string) bool {
 type Prefix struct {
 	Path    string
 	Handler http.Handler
+	// When, if set, narrows the prefix to the requests it reports true
+	// for (two APIs sharing a path, told apart by their authentication);
+	// the others go where they would without this prefix.
+	When func(*http.Request) bool
 }
 
 // ByPrefix returns the top-level handler of several mounted APIs: each
@@ -55,7 +59,8 @@ func ByPrefix(fallback http.Handler, prefixes ...Prefix) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h, best := fallback, 0
 		for _, p := range prefixes {
-			if len(p.Path) > best && (strings.HasPrefix(r.URL.Path, p.Path) || r.URL.Path == p.Path[:len(p.Path)-1]) {
+			if len(p.Path) > best && (strings.HasPrefix(r.URL.Path, p.Path) || r.URL.Path == p.Path[:len(p.Path)-1]) &&
+				(p.When == nil || p.When(r)) {
 				h, best = p.Handler, len(p.Path)
 			}
 		}

@@ -10,9 +10,9 @@ import (
 // --- webhook endpoints and deliveries
 
 func (t *tx) CreateWebhookEndpoint(ctx context.Context, e *till.WebhookEndpoint) error {
-	return t.insert(ctx, "webhook endpoint "+e.ID, `INSERT INTO webhook_endpoints (id, account_id, livemode, enabled, deleted, version, created_at, doc)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
-		e.ID, e.AccountID, e.Livemode, e.Enabled, e.Deleted, e.Version, us(e.CreatedAt), mustJSON(e))
+	return t.insert(ctx, "webhook endpoint "+e.ID, `INSERT INTO webhook_endpoints (id, account_id, livemode, enabled, deleted, version, created_at, object_id, doc)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
+		e.ID, e.AccountID, e.Livemode, e.Enabled, e.Deleted, e.Version, us(e.CreatedAt), e.ObjectID, mustJSON(e))
 }
 
 // WebhookEndpoint reads an endpoint; inside Update it locks the row until
@@ -50,7 +50,17 @@ func (t *tx) ListWebhookEndpoints(ctx context.Context, s till.Scope, p till.Page
 // event, and a scope has few endpoints.
 func (t *tx) EnabledWebhookEndpoints(ctx context.Context, s till.Scope) ([]*till.WebhookEndpoint, error) {
 	return docs[till.WebhookEndpoint](ctx, t, `SELECT doc FROM webhook_endpoints
-		WHERE account_id = $1 AND livemode = $2 AND enabled AND NOT deleted ORDER BY seq`, s.AccountID, s.Livemode)
+		WHERE account_id = $1 AND livemode = $2 AND enabled AND NOT deleted AND object_id = '' ORDER BY seq`, s.AccountID, s.Livemode)
+}
+
+// BoundWebhookEndpoints reads the endpoints bound to an object through
+// their own index, without locking them.
+func (t *tx) BoundWebhookEndpoints(ctx context.Context, s till.Scope, objectID string) ([]*till.WebhookEndpoint, error) {
+	if objectID == "" {
+		return nil, nil
+	}
+	return docs[till.WebhookEndpoint](ctx, t, `SELECT doc FROM webhook_endpoints
+		WHERE account_id = $1 AND livemode = $2 AND object_id = $3 AND enabled AND NOT deleted ORDER BY seq`, s.AccountID, s.Livemode, objectID)
 }
 
 func (t *tx) CreateWebhookDelivery(ctx context.Context, d *till.WebhookDelivery) error {

@@ -69,6 +69,9 @@ type delivery struct {
 	ev  *till.Event
 	url string
 	res till.WebhookResult
+	// bound is set for an endpoint bound to one object, retired once a
+	// delivery to it succeeded.
+	bound bool
 	// drop is set when the endpoint was deleted or disabled since the
 	// delivery was queued: the task is deleted unsent.
 	drop bool
@@ -697,7 +700,7 @@ func (r *deliveryRunner) prepare(t *till.Task) *prepared {
 		p.d.drop = true
 		return p
 	}
-	p.d.ev, p.d.url, p.livemode = ev, ep.URL, ep.Livemode
+	p.d.ev, p.d.url, p.livemode, p.d.bound = ev, ep.URL, ep.Livemode, ep.ObjectID != ""
 	if p.secrets, err = s.endpointSecrets(r.bg, ep); err != nil {
 		p.d.err = err
 		return p
@@ -711,6 +714,15 @@ func (r *deliveryRunner) prepare(t *till.Task) *prepared {
 // endpointSecrets opens the secrets that sign a delivery to ep: the current
 // one, and a rolled one still in its overlap window.
 func (s *Service) endpointSecrets(ctx context.Context, ep *till.WebhookEndpoint) ([]string, error) {
+	if f, _ := s.format(ep.Dialect); f != nil {
+		if k, ok := f.(AccountKeySigner); ok && k.SignsWithAccountKey() {
+			key, err := s.callbackSigningKey(ctx, ep.AccountID, ep.Livemode)
+			if err != nil {
+				return nil, err
+			}
+			return []string{key}, nil
+		}
+	}
 	cur, err := s.open(ctx, ep.SealedSecret, ep.DataKeyID, []byte(ep.ID))
 	if err != nil {
 		return nil, fmt.Errorf("open the secret of %s: %w", ep.ID, err)
@@ -788,7 +800,31 @@ func (s *Service) recordDelivery(ctx context.Context, tx till.Tx, u *recordUnit,
 	if err := tx.CreateWebhookDelivery(ctx, d); err != nil {
 		return err
 	}
+	if dl.bound && d.Succeeded {
+		return s.retireBound(ctx, tx, scope, t.Ref2, now)
+	}
 	return s.endpointHealth(ctx, tx, u, scope, t.Ref2, d, now)
+}
+
+// retireBound deletes an endpoint bound to one object once an event was
+// delivered to it (a success_callback is called once), so that bound
+// endpoints do not pile up in their scope.
+func (s *Service) retireBound(ctx context.Context, tx till.Tx, scope till.Scope, id string, now time.Time) error {
+	ep, err := tx.WebhookEndpoint(ctx, scope, id)
+	if err != nil || ep.Deleted {
+		return err
+	}
+	return s.retire(ctx, tx, ep, now)
+}
+
+// retire deletes endpoint ep, read in tx.
+func (s *Service) retire(ctx context.Context, tx till.Tx, ep *till.WebhookEndpoint, now time.Time) error {
+	from := ep.Version
+	ep.Deleted, ep.Enabled, ep.FailingSince = true, false, nil
+	ep.SealedSecret, ep.SealedPreviousSecret, ep.PreviousSecretExpiresAt = nil, nil, nil
+	ep.Version++
+	ep.UpdatedAt = now
+	return tx.UpdateWebhookEndpoint(ctx, ep, from)
 }
 
 // endpointHealth updates an endpoint after a delivery d to it. A success to

@@ -9,7 +9,8 @@ import (
 )
 
 // TestEventSnapshotHasNoSecrets: an event never holds a payment's link
-// token, a card's sealed number or an account's sealed processor secrets,
+// token, a card's sealed number or an account's sealed processor secrets
+// and callback keys,
 // and taking the snapshot leaves the object itself untouched.
 func TestEventSnapshotHasNoSecrets(t *testing.T) {
 	const token = "LINKTOKENlinktoken0123456789abcd"
@@ -17,8 +18,10 @@ func TestEventSnapshotHasNoSecrets(t *testing.T) {
 	p := &till.Payment{ID: "pay_1", LinkToken: token, URL: "http://till.test/pay/" + token}
 	pm := &till.PaymentMethod{ID: "pm_1", SealedPAN: sealed, DataKeyID: "dk_secret"}
 	a := &till.Account{ID: "acct_1",
-		TestProcessor: till.ProcessorSettings{Name: "stripe", SecretKeyLast4: "4242", SealedSecretKey: sealed, SealedWebhookSecret: sealed, DataKeyID: "dk_secret"},
-		LiveProcessor: till.ProcessorSettings{Name: "stripe", SealedSecretKey: sealed, DataKeyID: "dk_secret"}}
+		TestProcessor:   till.ProcessorSettings{Name: "stripe", SecretKeyLast4: "4242", SealedSecretKey: sealed, SealedWebhookSecret: sealed, DataKeyID: "dk_secret"},
+		LiveProcessor:   till.ProcessorSettings{Name: "stripe", SealedSecretKey: sealed, DataKeyID: "dk_secret"},
+		TestCallbackKey: till.CallbackKey{PublicKey: "PUBLIC-PEM", SealedPrivateKey: sealed, DataKeyID: "dk_secret"},
+		LiveCallbackKey: till.CallbackKey{SealedPrivateKey: sealed, DataKeyID: "dk_secret"}}
 	for _, tt := range []struct {
 		name    string
 		obj     any

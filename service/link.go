@@ -119,6 +119,9 @@ type linkOptions struct {
 	// client, when the request names no customer, is the customer the link
 	// is for: the account's customer with its email, or it created.
 	client *till.Customer
+	// callback, validated, is an endpoint bound to the link, created with
+	// it (PurchaseParams.Callback).
+	callback *WebhookEndpointParams
 }
 
 // createLink records a validated link request in one unit of work, with
@@ -194,6 +197,9 @@ func (s *Service) createLink(ctx context.Context, c *Caller, idem *Idem, op Oper
 				}
 			}
 			if err := tx.CreatePayment(ctx, p); err != nil {
+				return err
+			}
+			if err := s.createBound(ctx, tx, scope, p.ID, opt.callback, now); err != nil {
 				return err
 			}
 			if err := s.scheduleExpiry(ctx, tx, a, p); err != nil {

@@ -22,8 +22,12 @@ const (
 	OpRecurringDetach Operation = "purchase.delete_recurring_token"
 )
 
-// purchaseClientPath is the field a purchase's client details are named by.
-const purchaseClientPath = "client"
+// purchaseClientPath is the field a purchase's client details are named by;
+// purchaseCallbackPath its callback's.
+const (
+	purchaseClientPath   = "client"
+	purchaseCallbackPath = "callback"
+)
 
 // PurchaseParams is a request to create a purchase: a payment link
 // (PaymentLinkParams) and the choices a purchase has beyond it.
@@ -40,6 +44,14 @@ type PurchaseParams struct {
 	Client *CustomerParams
 	// SendReceipt sends the receipt email when the link is paid.
 	SendReceipt bool
+	// Callback, when set, is a webhook endpoint bound to the purchase (a
+	// CHIP success_callback): created in the purchase's unit of work, it
+	// receives only the purchase's own events of Callback.Events, in
+	// Callback.Dialect's format, through the core delivery (retries, the
+	// delivery log, the address checks of any webhook URL), and is
+	// retired once one was delivered. Its validation errors are named
+	// under "callback".
+	Callback *WebhookEndpointParams
 }
 
 // CreatePurchase creates a payment link (see CreatePaymentLink) that holds
@@ -69,6 +81,21 @@ func (s *Service) CreatePurchase(ctx context.Context, c *Caller, idem *Idem, in 
 		v.Add(purchaseClientPath, "give the client's details (at least an email) or the id of a customer")
 	case in.Client != nil:
 		opt.client = s.newClient(&v, c, *in.Client)
+	}
+	if in.Callback != nil {
+		if _, err := s.format(in.Callback.Dialect); err != nil {
+			return nil, err
+		}
+		cb := *in.Callback
+		cb.URL = strings.TrimSpace(cb.URL)
+		var cv till.Validator
+		validateWebhookFields(&cv, c.Livemode, &cb.URL, &cb.Description, cb.Events, s.eventTypes(cb.Dialect), cb.Metadata)
+		if e, ok := till.AsError(cv.Err()); ok {
+			for _, f := range e.Fields {
+				v.AddCode(e.Code, purchaseCallbackPath+"."+f.Field, "%s", f.Message)
+			}
+		}
+		opt.callback = &cb
 	}
 	if err := v.Err(); err != nil {
 		return nil, err

@@ -219,8 +219,8 @@ func (s *Service) emit(ctx context.Context, tx till.Tx, scope till.Scope, typ, o
 // objects they describe and are delivered to other systems, so they never
 // hold a credential. A payment's link token (the bearer credential of its
 // /pay page; the rendered url stays, as the API shows it to the merchant), a
-// card's sealed number and an account's sealed processor secrets are
-// dropped, and so are a webhook endpoint's sealed secrets.
+// card's sealed number, an account's sealed processor secrets and sealed
+// callback keys are dropped, and so are a webhook endpoint's sealed secrets.
 func eventSnapshot(obj any) any {
 	switch o := obj.(type) {
 	case *till.WebhookEndpoint:
@@ -239,6 +239,9 @@ func eventSnapshot(obj any) any {
 		c := *o
 		for _, ps := range []*till.ProcessorSettings{&c.TestProcessor, &c.LiveProcessor} {
 			ps.SealedSecretKey, ps.SealedWebhookSecret, ps.DataKeyID = nil, nil, ""
+		}
+		for _, k := range []*till.CallbackKey{&c.TestCallbackKey, &c.LiveCallbackKey} {
+			k.SealedPrivateKey, k.DataKeyID = nil, ""
 		}
 		return &c
 	}

@@ -143,9 +143,29 @@ func (s *Service) CreateWebhookEndpoint(ctx context.Context, c *Caller, idem *Id
 	return out, err
 }
 
+// createBound creates, in a unit of work, the endpoint in bound to object
+// objectID of scope (see till.WebhookEndpoint.ObjectID); nothing for a nil
+// in. in was validated.
+func (s *Service) createBound(ctx context.Context, tx till.Tx, scope till.Scope, objectID string, in *WebhookEndpointParams, now time.Time) error {
+	if in == nil {
+		return nil
+	}
+	ep := &till.WebhookEndpoint{ID: s.ids.NewID(till.PrefixWebhook), AccountID: scope.AccountID, Livemode: scope.Livemode,
+		URL: in.URL, Description: in.Description, Dialect: in.Dialect, ObjectID: objectID, Events: slices.Clone(in.Events),
+		Enabled: true, Metadata: till.MergeMetadata(nil, in.Metadata), Version: 1, CreatedAt: now, UpdatedAt: now}
+	_, sealedSecret, dk, err := s.newWebhookSecret(ep.ID)
+	if err != nil {
+		return err
+	}
+	ep.SealedSecret, ep.DataKeyID = sealedSecret, dk
+	return tx.CreateWebhookEndpoint(ctx, ep)
+}
+
 // checkEndpointCount refuses an endpoint beyond maxWebhookEndpoints.
+// Endpoints bound to one object (a purchase's success_callback) do not
+// count.
 func (s *Service) checkEndpointCount(ctx context.Context, tx till.Tx, scope till.Scope) error {
-	eps, _, err := tx.ListWebhookEndpoints(ctx, scope, till.Page{Limit: maxWebhookEndpoints})
+	eps, err := unboundEndpoints(ctx, tx, scope, maxWebhookEndpoints, func(*till.WebhookEndpoint) bool { return true })
 	if err != nil {
 		return err
 	}
@@ -153,6 +173,41 @@ func (s *Service) checkEndpointCount(ctx context.Context, tx till.Tx, scope till
 		return till.Errorf(till.EConflict, "This account has %d webhook endpoints in this mode, the most it can have; delete one first.", maxWebhookEndpoints)
 	}
 	return nil
+}
+
+// unboundEndpoints returns, newest first, up to limit of the scope's
+// endpoints that are not deleted, not bound to an object and kept by keep,
+// reading page after page past the bound ones.
+func unboundEndpoints(ctx context.Context, tx till.Tx, scope till.Scope, limit int, keep func(*till.WebhookEndpoint) bool) ([]*till.WebhookEndpoint, error) {
+	var out []*till.WebhookEndpoint
+	page := till.Page{Limit: 100}
+	for {
+		eps, more, err := tx.ListWebhookEndpoints(ctx, scope, page)
+		if err != nil {
+			return nil, err
+		}
+		for _, ep := range eps {
+			if ep.ObjectID == "" && keep(ep) && len(out) < limit {
+				out = append(out, ep)
+			}
+		}
+		if !more || len(out) >= limit {
+			return out, nil
+		}
+		page.StartingAfter = eps[len(eps)-1].ID
+	}
+}
+
+// DialectWebhookEndpoints lists the caller's endpoints of a dialect's
+// format, newest first, all of them (at most maxWebhookEndpoints); those
+// bound to one object (success callbacks) are left out.
+func (s *Service) DialectWebhookEndpoints(ctx context.Context, c *Caller, dialect string) ([]*till.WebhookEndpoint, error) {
+	var out []*till.WebhookEndpoint
+	err := s.store.View(ctx, func(tx till.Tx) (err error) {
+		out, err = unboundEndpoints(ctx, tx, c.Scope(), maxWebhookEndpoints, func(ep *till.WebhookEndpoint) bool { return ep.Dialect == dialect })
+		return err
+	})
+	return out, err
 }
 
 // webhookEndpoint reads a live (not deleted) endpoint of the caller.
@@ -321,12 +376,21 @@ func (s *Service) RollWebhookSecret(ctx context.Context, c *Caller, idem *Idem, 
 // scope that receives its type, in the unit of work that writes the event
 // (the outbox): an event committed is an event delivered.
 func (s *Service) fanOut(ctx context.Context, tx till.Tx, e *till.Event) error {
-	eps, err := tx.EnabledWebhookEndpoints(ctx, till.Scope{AccountID: e.AccountID, Livemode: e.Livemode})
+	eps, err := eventEndpoints(ctx, tx, e)
 	if err != nil || len(eps) == 0 {
 		return err
 	}
 	real := s.clock.Now()
 	for _, ep := range eps {
+		if ep.ObjectID != "" && ep.ObjectID == e.ObjectID && e.ObjectType == "payment" && (e.Type == till.EventPaymentCanceled || e.Type == till.EventPaymentExpired) {
+			// The object of a bound endpoint ended: nothing more is
+			// delivered to it (a purchase cancelled, released or
+			// expired is never paid).
+			if err := s.retire(ctx, tx, ep, e.CreatedAt); err != nil {
+				return err
+			}
+			continue
+		}
 		if !s.receives(ep, e) {
 			continue
 		}
@@ -337,6 +401,18 @@ func (s *Service) fanOut(ctx context.Context, tx till.Tx, e *till.Event) error {
 	}
 	s.wakeDeliveries()
 	return nil
+}
+
+// eventEndpoints returns the enabled endpoints of e's scope that may
+// receive e: those bound to no object and those bound to e's.
+func eventEndpoints(ctx context.Context, tx till.Tx, e *till.Event) ([]*till.WebhookEndpoint, error) {
+	scope := till.Scope{AccountID: e.AccountID, Livemode: e.Livemode}
+	eps, err := tx.EnabledWebhookEndpoints(ctx, scope)
+	if err != nil {
+		return nil, err
+	}
+	bound, err := tx.BoundWebhookEndpoints(ctx, scope, e.ObjectID)
+	return append(eps, bound...), err
 }
 
 // ResendEvent queues one more delivery of an event: to endpointID, or when
@@ -365,7 +441,7 @@ func (s *Service) ResendEvent(ctx context.Context, c *Caller, idem *Idem, eventI
 				}
 				eps = append(eps, ep)
 			} else {
-				all, err := tx.EnabledWebhookEndpoints(ctx, c.Scope())
+				all, err := eventEndpoints(ctx, tx, e)
 				if err != nil {
 					return err
 				}

@@ -32,10 +32,26 @@ type WebhookFormat interface {
 	Sign(ep *till.WebhookEndpoint, secrets []string, msgID string, t time.Time, body []byte) map[string][]string
 }
 
+// AccountKeySigner is a WebhookFormat that signs with the account's
+// callback key pair (CHIP's RSA X-Signature) rather than with the
+// endpoint's secret. Its Sign is given, as its only secret, the PEM of the
+// private half of the key of the endpoint's account and mode (PKCS #8,
+// "PRIVATE KEY"), opened for that delivery and never stored.
+type AccountKeySigner interface {
+	WebhookFormat
+	// SignsWithAccountKey reports true.
+	SignsWithAccountKey() bool
+}
+
 // WebhookLookup reads, for a WebhookFormat, objects of the event's scope.
 type WebhookLookup interface {
 	// Document returns an invoice or credit note.
 	Document(ctx context.Context, scope till.Scope, id string) (*till.Document, error)
+	// Purchase returns payment p, as an event carried it, the way the
+	// purchases API shows it (PurchaseOf), with its account.
+	Purchase(ctx context.Context, p *till.Payment) (*Purchase, *till.Account, error)
+	// PublicBaseURL is the origin Till's public URLs start with.
+	PublicBaseURL() string
 }
 
 // lookup is the service's WebhookLookup.
@@ -49,6 +65,20 @@ func (l lookup) Document(ctx context.Context, scope till.Scope, id string) (*til
 	})
 	return d, err
 }
+
+func (l lookup) Purchase(ctx context.Context, p *till.Payment) (*Purchase, *till.Account, error) {
+	var a *till.Account
+	if err := l.s.store.View(ctx, func(tx till.Tx) (err error) {
+		a, err = tx.Account(ctx, p.AccountID)
+		return err
+	}); err != nil {
+		return nil, nil, err
+	}
+	v, err := l.s.PurchaseOf(ctx, &Caller{Account: a, Livemode: p.Livemode}, p)
+	return v, a, err
+}
+
+func (l lookup) PublicBaseURL() string { return l.s.baseURL }
 
 // format returns the WebhookFormat of a dialect; "" is Till's own, nil.
 func (s *Service) format(dialect string) (WebhookFormat, error) {
@@ -73,6 +103,9 @@ func (s *Service) eventTypes(dialect string) []string {
 // receives reports whether ep takes event e: in its dialect's name of e's
 // type.
 func (s *Service) receives(ep *till.WebhookEndpoint, e *till.Event) bool {
+	if ep.ObjectID != "" && ep.ObjectID != e.ObjectID {
+		return false
+	}
 	if ep.Dialect == "" {
 		return ep.Receives(e.Type)
 	}

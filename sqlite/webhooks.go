@@ -10,9 +10,9 @@ import (
 // --- webhook endpoints and deliveries
 
 func (t *tx) CreateWebhookEndpoint(ctx context.Context, e *till.WebhookEndpoint) error {
-	_, err := t.exec(ctx, `INSERT INTO webhook_endpoints (id, account_id, livemode, enabled, deleted, version, created_at, doc)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.ID, e.AccountID, b2i(e.Livemode), b2i(e.Enabled), b2i(e.Deleted), e.Version, us(e.CreatedAt), mustJSON(e))
+	_, err := t.exec(ctx, `INSERT INTO webhook_endpoints (id, account_id, livemode, enabled, deleted, version, created_at, object_id, doc)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.ID, e.AccountID, b2i(e.Livemode), b2i(e.Enabled), b2i(e.Deleted), e.Version, us(e.CreatedAt), e.ObjectID, mustJSON(e))
 	return err
 }
 
@@ -44,7 +44,17 @@ func (t *tx) ListWebhookEndpoints(ctx context.Context, s till.Scope, p till.Page
 // has few endpoints.
 func (t *tx) EnabledWebhookEndpoints(ctx context.Context, s till.Scope) ([]*till.WebhookEndpoint, error) {
 	return docs[till.WebhookEndpoint](ctx, t, `SELECT doc FROM webhook_endpoints
-		WHERE account_id = ? AND livemode = ? AND enabled = 1 AND deleted = 0 ORDER BY seq`, s.AccountID, b2i(s.Livemode))
+		WHERE account_id = ? AND livemode = ? AND enabled = 1 AND deleted = 0 AND object_id = '' ORDER BY seq`, s.AccountID, b2i(s.Livemode))
+}
+
+// BoundWebhookEndpoints reads the endpoints bound to an object through
+// their own index.
+func (t *tx) BoundWebhookEndpoints(ctx context.Context, s till.Scope, objectID string) ([]*till.WebhookEndpoint, error) {
+	if objectID == "" {
+		return nil, nil
+	}
+	return docs[till.WebhookEndpoint](ctx, t, `SELECT doc FROM webhook_endpoints
+		WHERE account_id = ? AND livemode = ? AND object_id = ? AND enabled = 1 AND deleted = 0 ORDER BY seq`, s.AccountID, b2i(s.Livemode), objectID)
 }
 
 func (t *tx) CreateWebhookDelivery(ctx context.Context, d *till.WebhookDelivery) error {

@@ -153,6 +153,37 @@ func testWebhooks(t *testing.T, st till.Store) {
 		return nil
 	})
 
+	// Endpoints bound to one object are left out of the scope's fan-out
+	// and read by their object, enabled and not deleted, oldest first.
+	bound := webhookEndpoint(a, false, true, epoch.Add(5*time.Minute))
+	gone := webhookEndpoint(a, false, true, epoch.Add(6*time.Minute))
+	elsewhere := webhookEndpoint(a, false, true, epoch.Add(7*time.Minute))
+	bound.ObjectID, gone.ObjectID, elsewhere.ObjectID = "pay_bound", "pay_bound", "pay_other"
+	for _, e := range []*till.WebhookEndpoint{bound, gone, elsewhere} {
+		update(t, st, func(tx till.Tx) error { return tx.CreateWebhookEndpoint(ctx, e) })
+	}
+	gone.Deleted, gone.Enabled, gone.Version = true, false, 2
+	update(t, st, func(tx till.Tx) error { return tx.UpdateWebhookEndpoint(ctx, gone, 1) })
+	view(t, st, func(tx till.Tx) error {
+		got, err := tx.EnabledWebhookEndpoints(ctx, scope)
+		if want := []*till.WebhookEndpoint{e1, e4, e5}; err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("enabled with bound endpoints = %v, %v; want %v", endpointIDs(got), err, endpointIDs(want))
+		}
+		got, err = tx.BoundWebhookEndpoints(ctx, scope, "pay_bound")
+		if want := []*till.WebhookEndpoint{bound}; err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("bound = %v, %v; want %v", endpointIDs(got), err, endpointIDs(want))
+		}
+		for _, tc := range []struct {
+			scope  till.Scope
+			object string
+		}{{scope, ""}, {scope, "pay_nothing"}, {till.Scope{AccountID: a.ID, Livemode: true}, "pay_bound"}, {till.Scope{AccountID: b.ID}, "pay_bound"}} {
+			if got, err := tx.BoundWebhookEndpoints(ctx, tc.scope, tc.object); err != nil || len(got) != 0 {
+				t.Fatalf("bound to %q in %v: %v, %v", tc.object, tc.scope, endpointIDs(got), err)
+			}
+		}
+		return nil
+	})
+
 	// Deliveries: an event's log, newest first, in its scope.
 	evt, evt2 := ids.NewID(till.PrefixEvent), ids.NewID(till.PrefixEvent)
 	d1 := webhookDelivery(e1, evt, 1, epoch)

@@ -194,7 +194,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Store: st, Keyring: keys, PublicBaseURL: cfg.publicBaseURL, Lease: cfg.lease,
 		ProcessorTimeout: cfg.processorTimeout, Logger: log, Hook: failpoint(log), IdempotencyRetention: cfg.idemRetention,
 		Renderer: pdf.New(), Mailer: mailer, Webhooks: webhook.New(webhook.Options{}), RenderEvent: api.EventBody, Observer: obs,
-		WebhookFormats: map[string]service.WebhookFormat{commet.Name: commet.Format{}},
+		WebhookFormats: map[string]service.WebhookFormat{commet.Name: commet.Format{}, chip.APIName: chip.Format{}},
 		Processor: func(ctx context.Context, a *till.Account, livemode bool) (till.Processor, error) {
 			if livemode {
 				return nil, till.Errorf(till.ELiveForbidden, "Live mode needs a real processor; none is configured for this account.")

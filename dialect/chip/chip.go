@@ -1,13 +1,16 @@
 // Package chip serves the subset of CHIP's purchases API that README.md
-// lists, under /api/v1/purchases/ and /api/v1/clients/, so that a client
-// written for CHIP works against Till with only its base URL changed. It
-// is a translator over package service: it authenticates CHIP's Bearer
-// header with the account's secret key, decodes CHIP's request bodies
-// strictly, calls one service use case and renders its result as CHIP's
-// Purchase, Client or Payment object, with ids shown as UUIDs
-// (till.IDToUUID). Errors are written in CHIP's shape from the one table in
-// errors.go. It holds no business rules: a purchase is a payment link, and
-// what a purchase may do is decided by the service.
+// lists, under /api/v1/purchases/, /api/v1/clients/, /api/v1/public_key/
+// and /api/v1/webhooks/, so that a client written for CHIP works against
+// Till with only its base URL changed. It is a translator over package
+// service: it authenticates CHIP's Bearer header with the account's secret
+// key, decodes CHIP's request bodies strictly, calls one service use case
+// and renders its result as CHIP's Purchase, Client, Payment or Webhook
+// object, with ids shown as UUIDs (till.IDToUUID). Errors are written in
+// CHIP's shape from the one table in errors.go. Its callbacks are the
+// core's webhook deliveries in CHIP's format (Format, format.go): the
+// Purchase, signed in X-Signature with the account's RSA key. It holds no
+// business rules: a purchase is a payment link, and what a purchase may do
+// is decided by the service.
 package chip
 
 import (
@@ -30,7 +33,29 @@ import (
 )
 
 // Prefixes are the paths the dialect is mounted at with middleware.ByPrefix.
-var Prefixes = []string{"/api/v1/purchases/", "/api/v1/clients/"}
+var Prefixes = []string{"/api/v1/purchases/", "/api/v1/clients/", "/api/v1/public_key/", webhooksPrefix}
+
+// webhooksPrefix is shared with the Commet dialect's webhooks: a request
+// under it is CHIP's when it carries CHIP's "Authorization: Bearer" and not
+// Commet's x-api-key (isCHIP).
+const webhooksPrefix = "/api/v1/webhooks/"
+
+// isCHIP reports whether a request under a shared prefix is CHIP's.
+func isCHIP(r *http.Request) bool {
+	_, ok := bearer(r)
+	return ok && r.Header.Get("x-api-key") == ""
+}
+
+// bearer returns the key of CHIP's "Authorization: Bearer <key>", false
+// without one.
+func bearer(r *http.Request) (string, bool) {
+	auth := r.Header.Get("Authorization")
+	if len(auth) < 7 || !strings.EqualFold(auth[:7], "bearer ") {
+		return "", false
+	}
+	key := strings.TrimSpace(auth[7:])
+	return key, key != ""
+}
 
 // APIName is the dialect's name for the service: its Idempotency-Keys are
 // its own.
@@ -105,7 +130,11 @@ func New(svc *service.Service, opts Options) *Server {
 func (s *Server) Mounts() []middleware.Prefix {
 	out := make([]middleware.Prefix, 0, len(Prefixes))
 	for _, p := range Prefixes {
-		out = append(out, middleware.Prefix{Path: p, Handler: s})
+		m := middleware.Prefix{Path: p, Handler: s}
+		if p == webhooksPrefix {
+			m.When = isCHIP
+		}
+		out = append(out, m)
 	}
 	return out
 }
@@ -115,7 +144,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 
 // routes is every endpoint of the dialect (README.md lists them).
 func (s *Server) routes() []route {
-	const p, cl = "/api/v1/purchases/", "/api/v1/clients/"
+	const p, cl, wh = "/api/v1/purchases/", "/api/v1/clients/", webhooksPrefix
 	return []route{
 		{"POST", p, s.createPurchase},
 		{"GET", p + "{id}/", s.getPurchase},
@@ -128,6 +157,13 @@ func (s *Server) routes() []route {
 		{"POST", cl, s.createClient},
 		{"GET", cl + "{id}/", s.getClient},
 		{"GET", cl + "{id}/recurring_tokens/", s.recurringTokens},
+		{"GET", "/api/v1/public_key/", s.publicKey},
+		{"POST", wh, s.createWebhook},
+		{"GET", wh, s.listWebhooks},
+		{"GET", wh + "{id}/", s.getWebhook},
+		{"PUT", wh + "{id}/", s.putWebhook},
+		{"PATCH", wh + "{id}/", s.patchWebhook},
+		{"DELETE", wh + "{id}/", s.deleteWebhook},
 	}
 }
 
@@ -135,12 +171,12 @@ func (s *Server) routes() []route {
 // the key's rate limit and reads the body of a POST.
 func (s *Server) authenticate(h func(w http.ResponseWriter, r *http.Request, c *service.Caller, body []byte)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		auth := r.Header.Get("Authorization")
-		if len(auth) < 7 || !strings.EqualFold(auth[:7], "bearer ") || strings.TrimSpace(auth[7:]) == "" {
+		key, ok := bearer(r)
+		if !ok {
 			WriteError(w, r, till.Errorf(till.EKeyMissing, "Send your secret key as 'Authorization: Bearer <key>'."))
 			return
 		}
-		c, err := s.svc.Authenticate(r.Context(), strings.TrimSpace(auth[7:]))
+		c, err := s.svc.Authenticate(r.Context(), key)
 		if err != nil {
 			WriteError(w, r, err)
 			return
@@ -155,7 +191,7 @@ func (s *Server) authenticate(h func(w http.ResponseWriter, r *http.Request, c *
 			return
 		}
 		var body []byte
-		if r.Method == http.MethodPost {
+		if r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch {
 			b, err := middleware.ReadBody(r, maxBody)
 			var be *middleware.BodyError
 			switch {

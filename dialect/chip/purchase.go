@@ -202,7 +202,7 @@ func toPurchase(v *service.Purchase, c *service.Caller, base string) *Purchase {
 		ForceRecurring:     true,
 		ReferenceGenerated: p.ID, Reference: p.Metadata[metaReference], Issued: p.CreatedAt.UTC().Format(time.DateOnly),
 		RefundAvailability: "all", RefundableAmount: p.Refundable(), PaymentMethodWhitelist: []string{},
-		SuccessRedirect: p.SuccessURL, FailureRedirect: p.FailureURL, CreatorAgent: p.Metadata[metaCreatorAgent], Platform: "api", Product: "purchases",
+		SuccessRedirect: p.SuccessURL, FailureRedirect: p.FailureURL, SuccessCallback: p.Metadata[metaSuccessCallback], CreatorAgent: p.Metadata[metaCreatorAgent], Platform: "api", Product: "purchases",
 		CheckoutURL: p.URL,
 	}
 	if out.IssuerDetails.BrandName == "" {

@@ -182,11 +182,17 @@ func (in *purchaseRequest) params(c *service.Caller) (service.PurchaseParams, er
 		link.ExpiresAt = &at
 	}
 	link.SuccessURL, link.FailureURL = in.SuccessRedirect, in.FailureRedirect
+	link.Metadata = till.Metadata{}
 	if in.CancelRedirect != "" {
 		v.Add("cancel_redirect", "cancel_redirect is not supported: the hosted page has no way back to the seller")
 	}
-	if in.SuccessCallback != "" {
-		v.Add("success_callback", "callbacks are not supported yet: use the native API's webhooks")
+	if cb := strings.TrimSpace(in.SuccessCallback); cb != "" {
+		// The callback is an endpoint bound to the purchase, called with
+		// the Purchase when it is paid (or captured after a hold).
+		out.Callback = &service.WebhookEndpointParams{URL: cb, Dialect: APIName, Events: callbackEvents,
+			Description: "success_callback"}
+		// Kept to show it on the purchase.
+		link.Metadata[metaSuccessCallback] = cb
 	}
 	if len(in.PaymentMethodWhitelist) > 0 {
 		v.Add("payment_method_whitelist", "Till's hosted page takes cards only: leave payment_method_whitelist empty")
@@ -197,7 +203,6 @@ func (in *purchaseRequest) params(c *service.Caller) (service.PurchaseParams, er
 	if in.Product != "" && in.Product != "purchases" {
 		v.Add("product", "product can only be purchases")
 	}
-	link.Metadata = till.Metadata{}
 	if in.Reference != "" {
 		link.Metadata[metaReference] = in.Reference
 	}
@@ -210,8 +215,9 @@ func (in *purchaseRequest) params(c *service.Caller) (service.PurchaseParams, er
 // Metadata keys that keep the purchase fields Till has no field of its own
 // for (shown in the native API's metadata too).
 const (
-	metaReference    = "reference"
-	metaCreatorAgent = "creator_agent"
+	metaReference       = "reference"
+	metaCreatorAgent    = "creator_agent"
+	metaSuccessCallback = "success_callback"
 )
 
 // purchaseField names a service field path of CreatePurchase as the
@@ -240,10 +246,14 @@ func purchaseField(path string) string {
 		return "failure_redirect"
 	case "customerId":
 		return "client_id"
+	case "callback.url":
+		return "success_callback"
 	case "metadata." + metaReference:
 		return "reference"
 	case "metadata." + metaCreatorAgent:
 		return "creator_agent"
+	case "metadata." + metaSuccessCallback:
+		return "success_callback"
 	}
 	return path
 }
