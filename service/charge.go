@@ -25,9 +25,15 @@ func (s *Service) Charge(ctx context.Context, c *Caller, idem *Idem, in ChargePa
 	if err != nil {
 		return nil, err
 	}
+	return s.chargeWith(ctx, c, idem, req)
+}
+
+// chargeWith runs a validated charge: the idempotent unit of work that
+// records the payment, the processor call and the settlement.
+func (s *Service) chargeWith(ctx context.Context, c *Caller, idem *Idem, req *chargeInput) (*till.Payment, error) {
 	var out *till.Payment
 	var resultErr error
-	err = s.idempotent(ctx, c, idem, OpCharge, &out, func() error {
+	err := s.idempotent(ctx, c, idem, OpCharge, &out, func() error {
 		l, err := s.startCharge(ctx, c, idem, req)
 		if err != nil {
 			return err
@@ -85,7 +91,10 @@ func (s *Service) startCharge(ctx context.Context, c *Caller, idem *Idem, req *c
 			return err
 		}
 		l.cust, l.pm, err = s.chargeTarget(ctx, tx, scope, req.customerID, req.pmID)
-		return err
+		if err != nil || req.catalog == nil {
+			return err
+		}
+		return req.catalog.resolve(ctx, tx, scope, l.a, &req.order)
 	})
 	if err != nil {
 		return nil, err
@@ -103,6 +112,9 @@ func (s *Service) startCharge(ctx context.Context, c *Caller, idem *Idem, req *c
 		TaxBehavior: behavior, TaxCountry: req.taxCountry, LineItems: req.lines, Capture: req.capture, Active: true,
 		ReceiptEmail: req.receiptEmail, SendReceipt: req.sendReceipt, ScheduledAt: req.scheduledAt,
 		Version: 1, CreatedAt: now, UpdatedAt: now,
+	}
+	if req.catalog != nil {
+		p.Order = req.catalog.order
 	}
 	if err := computeTax(a, cust, p, now); err != nil {
 		return nil, err
@@ -122,6 +134,11 @@ func (s *Service) startCharge(ctx context.Context, c *Caller, idem *Idem, req *c
 	}
 	l.p = p
 	err = s.store.Update(ctx, func(tx till.Tx) error {
+		if req.catalog != nil {
+			if err := s.reserveOrder(ctx, tx, scope, p, now); err != nil {
+				return err
+			}
+		}
 		if err := tx.CreatePayment(ctx, p); err != nil {
 			return err
 		}

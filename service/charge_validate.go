@@ -19,6 +19,9 @@ type chargeInput struct {
 	scheduledAt  *time.Time
 	receiptEmail string
 	sendReceipt  bool
+	// catalog, for a catalogue charge, resolves what is sold into the
+	// order's amount and lines when the charge reads its customer.
+	catalog *catalogCharge
 }
 
 // validateCharge checks a charge request without touching the store, naming

@@ -71,6 +71,8 @@ const (
 	OpWebhookDelete     Operation = "webhook_endpoint.delete"
 	OpWebhookRoll       Operation = "webhook_endpoint.roll_secret"
 	OpEventResend       Operation = "event.resend"
+	OpCatalogCreate     Operation = "catalog.create"
+	OpCatalogDelete     Operation = "catalog.delete"
 )
 
 // legacyAPI is the API migration 6 assigned the keys stored before keys

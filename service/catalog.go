@@ -1,0 +1,469 @@
+package service
+
+import (
+	"context"
+		"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/tillpay/till"
+)
+
+// The catalogue's use cases: products with items, articles, carts,
+// shipping rates and coupons, created, read, listed and deleted. Each
+// object gets, in its create's unit of work, a per-account Number that the
+// CMS dialect uses as its integer id; each item of a product gets one too.
+
+// maxCatalogLines bounds a product's items and a cart's lines.
+const maxCatalogLines = 100
+
+// maxQuantity bounds the quantity of one line.
+const maxQuantity = 10_000
+
+// ProductParams creates a product with its items.
+type ProductParams struct {
+	Name        string
+	Description string
+	Items       []ProductItemParams
+	Metadata    till.Metadata
+}
+
+// ProductItemParams is one item of a new product. Price is in minor units
+// of Currency; nil is refused as missing.
+type ProductItemParams struct {
+	Description    string
+	Price          *int64
+	Currency       string
+	SKU            string
+	Shippable      bool
+	WeightGrams    int64
+	StockEnabled   bool
+	StockAvailable int64
+	OncePerUser    bool
+	CustomPrice    bool
+}
+
+// ArticleParams creates an article.
+type ArticleParams struct {
+	Title       string
+	Description string
+	Price       *int64
+	Currency    string
+	CustomPrice bool
+	Metadata    till.Metadata
+}
+
+// CartParams creates a cart of a customer.
+type CartParams struct {
+	CustomerID string
+	Lines      []CartLineParams
+	Metadata   till.Metadata
+}
+
+// CartLineParams is one line of a new cart: ProductID with ItemID, or
+// ArticleID.
+type CartLineParams struct {
+	ProductID string
+	ItemID    string
+	ArticleID string
+	Quantity  int64
+}
+
+// ShippingRateParams creates a shipping rate.
+type ShippingRateParams struct {
+	Provider       string
+	Country        string
+	Amount         *int64
+	Currency       string
+	MaxWeightGrams int64
+}
+
+// CouponParams creates a coupon: PercentOff, a decimal percentage such as
+// "12.5" parsed exactly, or AmountOff with Currency.
+type CouponParams struct {
+	Code           string
+	PercentOff     string
+	AmountOff      *int64
+	Currency       string
+	ValidFrom      *time.Time
+	ValidUntil     *time.Time
+	MaxRedemptions int64
+	MaxPerCustomer int64
+	Metadata       till.Metadata
+}
+
+// newEntry returns the entry of a new catalogue object of the caller.
+func (s *Service) newEntry(c *Caller, kind till.CatalogKind, prefix, key string) till.CatalogEntry {
+	now := s.now(c.Account, c.Livemode)
+	return till.CatalogEntry{ID: s.ids.NewID(prefix), AccountID: c.Account.ID, Livemode: c.Livemode, Kind: kind, Key: key,
+		Version: 1, CreatedAt: now, UpdatedAt: now}
+}
+
+// createCatalog stores a new catalogue object o in one unit of work: its
+// number, the numbers of its items (number, when set), a refusal of a
+// taken key, and the remembered outcome.
+func (s *Service) createCatalog(ctx context.Context, c *Caller, idem *Idem, o till.CatalogObject, check func(tx till.Tx) error, number func(tx till.Tx) error) error {
+	e := o.Entry()
+	return s.idempotent(ctx, c, idem, OpCatalogCreate, o, func() error {
+		return s.store.Update(ctx, func(tx till.Tx) error {
+			if check != nil {
+				if err := check(tx); err != nil {
+					return err
+				}
+			}
+			if e.Key != "" {
+				err := tx.CatalogObjectByKey(ctx, c.Scope(), e.Kind, e.Key, &till.CatalogEntry{})
+				if err == nil {
+					return till.Conflict("A %s with this key already exists.", strings.ReplaceAll(string(e.Kind), "_", " "))
+				}
+				if !isNotFound(err) {
+					return err
+				}
+			}
+			n, err := tx.NextCatalogNumber(ctx, c.Scope(), e.Kind)
+			if err != nil {
+				return err
+			}
+			e.Number = n
+			if number != nil {
+				if err := number(tx); err != nil {
+					return err
+				}
+			}
+			if err := tx.CreateCatalogObject(ctx, o); err != nil {
+				return err
+			}
+			return s.remember(ctx, tx, c, idem, OpCatalogCreate, o, e.ID)
+		})
+	})
+}
+
+// catalogObject reads a catalogue object of the caller that is not deleted
+// into into.
+func catalogObject(ctx context.Context, tx till.Tx, scope till.Scope, kind till.CatalogKind, id string, into till.CatalogObject) error {
+	if err := tx.CatalogObject(ctx, scope, kind, id, into); err != nil {
+		return err
+	}
+	if into.Entry().Deleted {
+		return till.NotFound(string(kind), id)
+	}
+	return nil
+}
+
+// CatalogObject reads a catalogue object of kind of the caller into into;
+// an unknown or deleted one is resource_missing.
+func (s *Service) CatalogObject(ctx context.Context, c *Caller, kind till.CatalogKind, id string, into till.CatalogObject) error {
+	return s.store.View(ctx, func(tx till.Tx) error {
+		return catalogObject(ctx, tx, c.Scope(), kind, id, into)
+	})
+}
+
+// CatalogObjectByNumber reads a catalogue object of kind of the caller by
+// its number into into; an unknown or deleted one is resource_missing.
+func (s *Service) CatalogObjectByNumber(ctx context.Context, c *Caller, kind till.CatalogKind, number int64, into till.CatalogObject) error {
+	return s.store.View(ctx, func(tx till.Tx) error {
+		if err := tx.CatalogObjectByNumber(ctx, c.Scope(), kind, number, into); err != nil {
+			return err
+		}
+		if into.Entry().Deleted {
+			return till.NotFound(string(kind), fmt.Sprint(number))
+		}
+		return nil
+	})
+}
+
+// ListCatalog returns a page of the caller's catalogue objects of kind,
+// newest first, each decoded into a value of newObj.
+func (s *Service) ListCatalog(ctx context.Context, c *Caller, kind till.CatalogKind, p till.Page, newObj func() till.CatalogObject) ([]till.CatalogObject, bool, error) {
+	var out []till.CatalogObject
+	var more bool
+	err := s.store.View(ctx, func(tx till.Tx) (err error) {
+		out, more, err = tx.ListCatalogObjects(ctx, c.Scope(), kind, p, newObj)
+		return err
+	})
+	return out, more, err
+}
+
+// DeleteCatalog deletes a catalogue object of kind: it is no longer read,
+// listed or sold, its key is free again and its number is never reused.
+// Payments that sold it keep what they sold.
+func (s *Service) DeleteCatalog(ctx context.Context, c *Caller, idem *Idem, kind till.CatalogKind, id string, into till.CatalogObject) (*Deleted, error) {
+	out := &Deleted{ID: id, Kind: string(kind)}
+	err := s.idempotent(ctx, c, idem, OpCatalogDelete, out, func() error {
+		return s.store.Update(ctx, func(tx till.Tx) error {
+			if err := catalogObject(ctx, tx, c.Scope(), kind, id, into); err != nil {
+				return err
+			}
+			e := into.Entry()
+			from := e.Version
+			e.Deleted = true
+			e.Version++
+			e.UpdatedAt = s.now(c.Account, c.Livemode)
+			if err := tx.UpdateCatalogObject(ctx, into, from); err != nil {
+				return err
+			}
+			return s.remember(ctx, tx, c, idem, OpCatalogDelete, out, id)
+		})
+	})
+	return out, err
+}
+
+// validText checks a required or optional text field of at most max runes
+// and returns it trimmed.
+func validText(v *till.Validator, field, in string, required bool, max int) string {
+	t := strings.TrimSpace(in)
+	switch {
+	case t == "" && required:
+		v.Add(field, "%s is required", lastSegment(field))
+	case utf8.RuneCountInString(t) > max:
+		v.Add(field, "%s can be at most %d characters", lastSegment(field), max)
+	case strings.ContainsFunc(t, isControl):
+		v.Add(field, "%s cannot contain control characters", lastSegment(field))
+	}
+	return t
+}
+
+func lastSegment(field string) string {
+	if i := strings.LastIndexByte(field, '.'); i >= 0 {
+		return field[i+1:]
+	}
+	return field
+}
+
+// validPrice checks a required price in minor units and its currency.
+func validPrice(v *till.Validator, field string, price *int64, currencyField, currency string, minimum int64) (int64, string) {
+	var amount int64
+	switch {
+	case price == nil:
+		v.Add(field, "%s is required (an integer in the currency's minor unit, e.g. 1999 for 19.99 EUR)", lastSegment(field))
+	case *price < minimum:
+		v.AddCode(till.EAmountTooSmall, field, "%s must be at least %d", lastSegment(field), minimum)
+	case *price > till.MaxAmount:
+		v.AddCode(till.EAmountTooLarge, field, "%s can be at most %d", lastSegment(field), till.MaxAmount)
+	default:
+		amount = *price
+	}
+	code := ""
+	if strings.TrimSpace(currency) == "" {
+		v.Add(currencyField, "currency is required (an ISO 4217 code such as EUR)")
+	} else if cur, ok := till.LookupCurrency(currency); !ok {
+		v.AddCode(till.ECurrencyUnsupported, currencyField, "currency %q is not a supported ISO 4217 currency", currency)
+	} else {
+		code = cur.Code
+	}
+	return amount, code
+}
+
+// CreateProduct creates a product with its items (at least one, at most
+// 100), giving the product and each item a number.
+func (s *Service) CreateProduct(ctx context.Context, c *Caller, idem *Idem, in ProductParams) (*till.Product, error) {
+	var v till.Validator
+	p := &till.Product{CatalogEntry: s.newEntry(c, till.CatalogProduct, till.PrefixProduct, "")}
+	p.Name = validText(&v, "name", in.Name, true, 200)
+	p.Description = validText(&v, "description", in.Description, false, 2000)
+	till.ValidateMetadata(&v, "metadata", in.Metadata)
+	p.Metadata = till.MergeMetadata(nil, in.Metadata)
+	switch {
+	case len(in.Items) == 0:
+		v.Add("items", "items is required: at least one item")
+	case len(in.Items) > maxCatalogLines:
+		v.Add("items", "a product can have at most %d items", maxCatalogLines)
+	}
+	for i, it := range in.Items {
+		f := indexed("items", i)
+		item := till.ProductItem{ID: s.ids.NewID(till.PrefixItem), Shippable: it.Shippable, StockEnabled: it.StockEnabled,
+			OncePerUser: it.OncePerUser, CustomPrice: it.CustomPrice}
+		item.Description = validText(&v, f+".description", it.Description, true, 500)
+		item.Price, item.Currency = validPrice(&v, f+".price", it.Price, f+".currency", it.Currency, 0)
+		item.SKU = validText(&v, f+".sku", it.SKU, false, 100)
+		switch {
+		case it.WeightGrams < 0 || it.WeightGrams > 1_000_000_000:
+			v.Add(f+".weightGrams", "weightGrams must be between 0 and 1000000000")
+		case it.WeightGrams > 0 && !it.Shippable:
+			v.Add(f+".weightGrams", "weightGrams is only for shippable items")
+		default:
+			item.WeightGrams = it.WeightGrams
+		}
+		switch {
+		case it.StockAvailable < 0 || it.StockAvailable > 1_000_000_000:
+			v.Add(f+".stockAvailable", "stockAvailable must be between 0 and 1000000000")
+		case it.StockAvailable > 0 && !it.StockEnabled:
+			v.Add(f+".stockAvailable", "stockAvailable needs stockEnabled")
+		default:
+			item.StockAvailable = it.StockAvailable
+		}
+		p.Items = append(p.Items, item)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	err := s.createCatalog(ctx, c, idem, p, nil, func(tx till.Tx) error {
+		for i := range p.Items {
+			n, err := tx.NextCatalogNumber(ctx, c.Scope(), till.CatalogItem)
+			if err != nil {
+				return err
+			}
+			p.Items[i].Number = n
+		}
+		return nil
+	})
+	return p, err
+}
+
+// CreateArticle creates an article.
+func (s *Service) CreateArticle(ctx context.Context, c *Caller, idem *Idem, in ArticleParams) (*till.Article, error) {
+	var v till.Validator
+	a := &till.Article{CatalogEntry: s.newEntry(c, till.CatalogArticle, till.PrefixArticle, ""), CustomPrice: in.CustomPrice}
+	a.Title = validText(&v, "title", in.Title, true, 200)
+	a.Description = validText(&v, "description", in.Description, false, 2000)
+	a.Price, a.Currency = validPrice(&v, "price", in.Price, "currency", in.Currency, 0)
+	till.ValidateMetadata(&v, "metadata", in.Metadata)
+	a.Metadata = till.MergeMetadata(nil, in.Metadata)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	return a, s.createCatalog(ctx, c, idem, a, nil, nil)
+}
+
+// CreateCart creates a cart of a customer: lines of product items (by the
+// product's and the item's ids) and articles, each at least once. The
+// lines must exist when the cart is created; prices are taken when it is
+// charged.
+func (s *Service) CreateCart(ctx context.Context, c *Caller, idem *Idem, in CartParams) (*till.Cart, error) {
+	var v till.Validator
+	cart := &till.Cart{CatalogEntry: s.newEntry(c, till.CatalogCart, till.PrefixCart, "")}
+	cart.CustomerID = validText(&v, "customerId", in.CustomerID, true, 255)
+	till.ValidateMetadata(&v, "metadata", in.Metadata)
+	cart.Metadata = till.MergeMetadata(nil, in.Metadata)
+	switch {
+	case len(in.Lines) == 0:
+		v.Add("lines", "lines is required: at least one line")
+	case len(in.Lines) > maxCatalogLines:
+		v.Add("lines", "a cart can have at most %d lines", maxCatalogLines)
+	}
+	for i, l := range in.Lines {
+		f := indexed("lines", i)
+		line := till.CartLine{ProductID: strings.TrimSpace(l.ProductID), ItemID: strings.TrimSpace(l.ItemID),
+			ArticleID: strings.TrimSpace(l.ArticleID), Quantity: l.Quantity}
+		switch {
+		case line.ArticleID != "" && (line.ProductID != "" || line.ItemID != ""):
+			v.Add(f, "a line is either productId with itemId, or articleId")
+		case line.ArticleID == "" && (line.ProductID == "" || line.ItemID == ""):
+			v.Add(f, "a line needs productId and itemId, or articleId")
+		}
+		if l.Quantity < 1 || l.Quantity > maxQuantity {
+			v.Add(f+".quantity", "quantity must be between 1 and %d", maxQuantity)
+		}
+		cart.Lines = append(cart.Lines, line)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	scope := c.Scope()
+	err := s.createCatalog(ctx, c, idem, cart, func(tx till.Tx) error {
+		if cust, err := tx.Customer(ctx, scope, cart.CustomerID); err != nil || cust.Deleted {
+			return paramNotFound("customer", cart.CustomerID, "customerId")
+		}
+		var lv till.Validator
+		for i, l := range cart.Lines {
+			f := indexed("lines", i)
+			if l.ArticleID != "" {
+				if err := catalogObject(ctx, tx, scope, till.CatalogArticle, l.ArticleID, &till.Article{}); err != nil {
+					lv.Add(f+".articleId", "no such article: %s", l.ArticleID)
+				}
+				continue
+			}
+			var p till.Product
+			if err := catalogObject(ctx, tx, scope, till.CatalogProduct, l.ProductID, &p); err != nil {
+				lv.Add(f+".productId", "no such product: %s", l.ProductID)
+			} else if p.Item(l.ItemID, 0) == nil {
+				lv.Add(f+".itemId", "product %s has no item %s", l.ProductID, l.ItemID)
+			}
+		}
+		return lv.Err()
+	}, nil)
+	return cart, err
+}
+
+// CreateShippingRate creates the rate of a provider to a country in a
+// currency; there is one per provider, country and currency.
+func (s *Service) CreateShippingRate(ctx context.Context, c *Caller, idem *Idem, in ShippingRateParams) (*till.ShippingRate, error) {
+	var v till.Validator
+	r := &till.ShippingRate{}
+	r.Provider = validText(&v, "provider", in.Provider, true, 100)
+	if in.Country == "" {
+		v.Add("country", "country is required (an ISO 3166-1 alpha-2 code)")
+	} else if cc, ok := till.NormalizeCountry(in.Country); !ok {
+		v.Add("country", "country must be an ISO 3166-1 alpha-2 code")
+	} else {
+		r.Country = cc
+	}
+	r.Amount, r.Currency = validPrice(&v, "amount", in.Amount, "currency", in.Currency, 0)
+	if in.MaxWeightGrams < 0 || in.MaxWeightGrams > 1_000_000_000 {
+		v.Add("maxWeightGrams", "maxWeightGrams must be between 0 (no limit) and 1000000000")
+	}
+	r.MaxWeightGrams = in.MaxWeightGrams
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	r.CatalogEntry = s.newEntry(c, till.CatalogShippingRate, till.PrefixShippingRate, till.ShippingRateKey(r.Provider, r.Country, r.Currency))
+	return r, s.createCatalog(ctx, c, idem, r, nil, nil)
+}
+
+// CreateCoupon creates a coupon; its code is unique among the account's
+// coupons that are not deleted and matched without regard to case.
+func (s *Service) CreateCoupon(ctx context.Context, c *Caller, idem *Idem, in CouponParams) (*till.Coupon, error) {
+	var v till.Validator
+	k := &till.Coupon{}
+	k.Code = validText(&v, "code", in.Code, true, 64)
+	if strings.ContainsAny(k.Code, " \t") {
+		v.Add("code", "code cannot contain spaces")
+	}
+	switch {
+	case in.PercentOff != "" && in.AmountOff != nil:
+		v.Add("percentOff", "give percentOff or amountOff, not both")
+	case in.PercentOff != "":
+		r, ok := till.ParseRate(in.PercentOff)
+		if !ok || r == 0 {
+			v.Add("percentOff", "percentOff must be a decimal percentage above 0 and at most 100 with at most four decimals, such as \"12.5\"")
+		}
+		k.PercentOff = r
+		if in.Currency != "" {
+			v.Add("currency", "currency is only for amountOff")
+		}
+	case in.AmountOff != nil:
+		k.AmountOff, k.Currency = validPrice(&v, "amountOff", in.AmountOff, "currency", in.Currency, 1)
+	default:
+		v.Add("percentOff", "percentOff or amountOff is required")
+	}
+	if in.ValidFrom != nil {
+		t := in.ValidFrom.UTC()
+		k.ValidFrom = &t
+	}
+	if in.ValidUntil != nil {
+		t := in.ValidUntil.UTC()
+		k.ValidUntil = &t
+		if k.ValidFrom != nil && !t.After(*k.ValidFrom) {
+			v.Add("validUntil", "validUntil must be after validFrom")
+		}
+	}
+	if in.MaxRedemptions < 0 {
+		v.Add("maxRedemptions", "maxRedemptions must be 0 (no limit) or more")
+	}
+	if in.MaxPerCustomer < 0 {
+		v.Add("maxPerCustomer", "maxPerCustomer must be 0 (no limit) or more")
+	}
+	k.MaxRedemptions, k.MaxPerCustomer = in.MaxRedemptions, in.MaxPerCustomer
+	till.ValidateMetadata(&v, "metadata", in.Metadata)
+	k.Metadata = till.MergeMetadata(nil, in.Metadata)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	k.CatalogEntry = s.newEntry(c, till.CatalogCoupon, till.PrefixCoupon, couponKey(k.Code))
+	return k, s.createCatalog(ctx, c, idem, k, nil, nil)
+}
+
+// couponKey is the stored key of a coupon code: codes match without regard
+// to case.
+func couponKey(code string) string { return strings.ToUpper(strings.TrimSpace(code)) }
