@@ -109,10 +109,12 @@ const (
 type KeyKind string
 
 // Key kinds: secret keys do everything in their mode, publishable keys only
-// tokenize cards from a browser.
+// tokenize cards from a browser, and a customer session (a CustomerSession,
+// not an APIKey row) reaches only its customer's own objects.
 const (
 	KeySecret      KeyKind = "secret"
 	KeyPublishable KeyKind = "publishable"
+	KeyCustomer    KeyKind = "customer"
 )
 
 // APIKey is an account's key for one mode. Only the SHA-256 hash of the key

@@ -221,6 +221,16 @@ type AccountTx interface {
 	APIKeyByHash(ctx context.Context, hash []byte) (*APIKey, error)
 	// UpdateAPIKey stores the key's revocation time.
 	UpdateAPIKey(ctx context.Context, k *APIKey) error
+	// CreateCustomerSession returns an error wrapping ErrDuplicate when the
+	// session's id or hash is taken.
+	CreateCustomerSession(ctx context.Context, cs *CustomerSession) error
+	// CustomerSession returns a session of scope s by id.
+	CustomerSession(ctx context.Context, s Scope, id string) (*CustomerSession, error)
+	// CustomerSessionByHash returns the session whose token hashes to
+	// hash, in any account.
+	CustomerSessionByHash(ctx context.Context, hash []byte) (*CustomerSession, error)
+	// UpdateCustomerSession stores the session's revocation time.
+	UpdateCustomerSession(ctx context.Context, cs *CustomerSession) error
 }
 
 // DataKeyTx reads and writes the vault's wrapped data-encryption keys, which

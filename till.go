@@ -31,6 +31,7 @@ const (
 	PrefixAccount       = "acct_"
 	PrefixKey           = "key_"
 	PrefixCustomer      = "cus_"
+	PrefixSession       = "cses_"
 	PrefixPaymentMethod = "pm_"
 	PrefixPayment       = "pay_"
 	PrefixAttempt       = "att_"

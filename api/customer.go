@@ -146,3 +146,29 @@ type Token struct {
 	CreatedAt time.Time   `json:"createdAt"`
 	ExpiresAt time.Time   `json:"expiresAt"`
 }
+
+// CustomerSession is a customer's short-lived credential (the Orders &
+// Subscriptions user role). Token is set only in the answer that made it.
+type CustomerSession struct {
+	ID         string     `json:"id"`
+	Object     string     `json:"object"`
+	CustomerID string     `json:"customerId"`
+	Token      string     `json:"token,omitempty"`
+	Last4      string     `json:"last4"`
+	ExpiresAt  time.Time  `json:"expiresAt"`
+	RevokedAt  *time.Time `json:"revokedAt"`
+	CreatedAt  time.Time  `json:"createdAt"`
+	Livemode   bool       `json:"livemode"`
+}
+
+// CustomerSessionOf renders a session without its token.
+func CustomerSessionOf(cs *till.CustomerSession) CustomerSession {
+	return CustomerSession{ID: cs.ID, Object: "customer_session", CustomerID: cs.CustomerID, Last4: cs.Last4,
+		ExpiresAt: utc(cs.ExpiresAt), RevokedAt: utcp(cs.RevokedAt), CreatedAt: utc(cs.CreatedAt), Livemode: cs.Livemode}
+}
+
+// CustomerSessionCreate is the body of POST /v1/customers/{id}/sessions.
+type CustomerSessionCreate struct {
+	// ExpiresIn is the lifetime in seconds (60 to 86400; default 3600).
+	ExpiresIn *int64 `json:"expiresIn"`
+}

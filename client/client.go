@@ -290,6 +290,17 @@ func (c *Client) DeleteCustomer(ctx context.Context, id string, opts ...Option) 
 	return send[api.DeletedObject](ctx, c, http.MethodDelete, "/v1/customers/"+url.PathEscape(id), nil, opts)
 }
 
+// CreateCustomerSession makes a short-lived token that sees only the
+// customer's own objects (WithKey(token) calls Till as that customer).
+func (c *Client) CreateCustomerSession(ctx context.Context, customerID string, in api.CustomerSessionCreate, opts ...Option) (*api.CustomerSession, error) {
+	return send[api.CustomerSession](ctx, c, http.MethodPost, "/v1/customers/"+url.PathEscape(customerID)+"/sessions", in, opts)
+}
+
+// RevokeCustomerSession ends a customer session at once.
+func (c *Client) RevokeCustomerSession(ctx context.Context, customerID, sessionID string, opts ...Option) (*api.CustomerSession, error) {
+	return send[api.CustomerSession](ctx, c, http.MethodDelete, "/v1/customers/"+url.PathEscape(customerID)+"/sessions/"+url.PathEscape(sessionID), nil, opts)
+}
+
 // Customers lists customers (filters: email, createdFrom, createdTo).
 func (c *Client) Customers(ctx context.Context, p ListParams) (*List[api.Customer], error) {
 	return list[api.Customer](ctx, c, "/v1/customers", p)

@@ -280,6 +280,12 @@ func TestOpenAPIConformance(t *testing.T) {
 	sc.do(call{method: "GET", path: "/v1/customers/" + cust.ID, status: 200})
 	sc.do(call{method: "PATCH", path: "/v1/customers/" + other.ID, status: 200, body: api.CustomerUpdate{Phone: Str("+33 1 23 45 67 89"), Locale: Str("fr-FR")}})
 	sc.do(call{method: "PATCH", path: "/v1/customers/" + other.ID, status: 200, body: `{"taxIds":[{"type":"eu_vat","value":"FR12345678901"}],"metadata":{"a":"b"}}`})
+	// Customer sessions: the token reads its own customer.
+	var session api.CustomerSession
+	sc.data(sc.do(call{method: "POST", path: "/v1/customers/" + cust.ID + "/sessions", status: 200, body: api.CustomerSessionCreate{ExpiresIn: Amount(900)}}), &session)
+	sc.do(call{method: "GET", path: "/v1/customers/" + cust.ID, key: session.Token, status: 200})
+	sc.do(call{method: "POST", path: "/v1/customers/" + cust.ID + "/sessions", status: 200, body: `{}`})
+	sc.do(call{method: "DELETE", path: "/v1/customers/" + cust.ID + "/sessions/" + session.ID, status: 200})
 	sc.do(call{method: "GET", path: "/v1/customers?limit=1", status: 200})
 	sc.do(call{method: "GET", path: "/v1/customers?email=jana@example.com&createdFrom=2020-01-01T00:00:00Z", status: 200})
 	sc.do(call{method: "GET", path: "/v1/customers?email=nobody@example.com&createdTo=1700000000", status: 200})

@@ -134,7 +134,7 @@ func checkOperation(t *testing.T, doc *openapi3.T, rt Route, op *openapi3.Operat
 	sort.Strings(schemes)
 	want := map[authKind][]string{
 		authNone: nil, authSecret: {"secretKey", "secretKeyBearer"}, authPublishable: {"secretKey", "secretKeyBearer"},
-		authAdmin: {"adminToken"},
+		authAdmin: {"adminToken"}, authCustomer: {"customerSession", "secretKey", "secretKeyBearer"},
 	}[rt.auth]
 	if !slices.Equal(schemes, want) {
 		t.Errorf("security schemes %v, want %v", schemes, want)
@@ -144,7 +144,7 @@ func checkOperation(t *testing.T, doc *openapi3.T, rt Route, op *openapi3.Operat
 	codes := op.Responses.Keys()
 	wantCodes := []string{"200"}
 	switch rt.auth {
-	case authSecret, authPublishable:
+	case authSecret, authPublishable, authCustomer:
 		wantCodes = append(wantCodes, "401", "403", "429", "500")
 	case authAdmin:
 		wantCodes = append(wantCodes, "401", "403", "500")
@@ -334,6 +334,8 @@ var wireTypes = []struct {
 	{"AccountUpdate", reflect.TypeFor[api.AccountUpdate](), true},
 	{"Customer", reflect.TypeFor[api.Customer](), false},
 	{"CustomerCreate", reflect.TypeFor[api.CustomerCreate](), true},
+	{"CustomerSessionCreate", reflect.TypeFor[api.CustomerSessionCreate](), true},
+	{"CustomerSession", reflect.TypeFor[api.CustomerSession](), false},
 	{"CustomerUpdate", reflect.TypeFor[api.CustomerUpdate](), true},
 	{"DeletedObject", reflect.TypeFor[api.DeletedObject](), false},
 	{"CardInput", reflect.TypeFor[api.CardInput](), true},

@@ -48,6 +48,12 @@ func view(v any, livemode bool) any {
 		return api.WebhookEndpointWithSecretOf(o.Endpoint, o.Secret)
 	case *service.Resend:
 		return api.Resend{Object: "webhook_resend", EventID: o.EventID, EndpointIDs: o.EndpointIDs}
+	case *till.CustomerSession:
+		return api.CustomerSessionOf(o)
+	case *service.NewSession:
+		out := api.CustomerSessionOf(o.Session)
+		out.Token = o.Token
+		return out
 	case *service.Clock:
 		return api.Clock{Object: "test_clock", Now: o.Now.UTC(), OffsetSeconds: int64(o.Offset / time.Second)}
 	}

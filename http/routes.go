@@ -23,9 +23,11 @@ func (s *Server) routeTable() []Route {
 
 		{Method: "POST", Path: "/v1/customers", Summary: "Create a customer", auth: authSecret, h: s.createCustomer},
 		{Method: "GET", Path: "/v1/customers", Summary: "List customers", auth: authSecret, h: s.listCustomers},
-		{Method: "GET", Path: "/v1/customers/{id}", Summary: "Retrieve a customer", auth: authSecret, h: s.getCustomer},
+		{Method: "GET", Path: "/v1/customers/{id}", Summary: "Retrieve a customer", auth: authCustomer, h: s.getCustomer},
 		{Method: "PATCH", Path: "/v1/customers/{id}", Summary: "Update a customer", auth: authSecret, h: s.updateCustomer},
 		{Method: "DELETE", Path: "/v1/customers/{id}", Summary: "Delete a customer", auth: authSecret, h: s.deleteCustomer},
+		{Method: "POST", Path: "/v1/customers/{id}/sessions", Summary: "Create a customer session (a short-lived token that sees only this customer's objects)", auth: authSecret, h: s.createSession},
+		{Method: "DELETE", Path: "/v1/customers/{id}/sessions/{sessionId}", Summary: "Revoke a customer session", auth: authSecret, h: s.revokeSession},
 		{Method: "POST", Path: "/v1/customers/{id}/payment-methods", Summary: "Save a card for a customer", auth: authSecret, h: s.addPaymentMethod},
 		{Method: "GET", Path: "/v1/customers/{id}/payment-methods", Summary: "List a customer's payment methods", auth: authSecret, h: s.listPaymentMethods},
 		{Method: "GET", Path: "/v1/payment-methods/{id}", Summary: "Retrieve a payment method", auth: authSecret, h: s.getPaymentMethod},
@@ -33,8 +35,8 @@ func (s *Server) routeTable() []Route {
 		{Method: "POST", Path: "/v1/tokens", Summary: "Tokenize a card (publishable key)", auth: authPublishable, h: s.createToken, cors: true},
 
 		{Method: "POST", Path: "/v1/payments/charge", Summary: "Charge a customer's saved payment method off-session", auth: authSecret, h: s.charge},
-		{Method: "GET", Path: "/v1/payments", Summary: "List payments", auth: authSecret, h: s.listPayments},
-		{Method: "GET", Path: "/v1/payments/{id}", Summary: "Retrieve a payment", auth: authSecret, h: s.getPayment},
+		{Method: "GET", Path: "/v1/payments", Summary: "List payments", auth: authCustomer, h: s.listPayments},
+		{Method: "GET", Path: "/v1/payments/{id}", Summary: "Retrieve a payment", auth: authCustomer, h: s.getPayment},
 		{Method: "PATCH", Path: "/v1/payments/{id}", Summary: "Update a payment", auth: authSecret, h: s.updatePayment},
 		{Method: "POST", Path: "/v1/payments/{id}/cancel", Summary: "Cancel a scheduled charge, a planned retry, a pending link or a payment that requires action", auth: authSecret, h: s.cancelPayment(false)},
 		{Method: "POST", Path: "/v1/payment-links", Summary: "Create a payment link (a hosted checkout page)", auth: authSecret, h: s.createPaymentLink},
@@ -166,6 +168,18 @@ func (s *Server) updateCustomer(w http.ResponseWriter, r *http.Request) {
 func (s *Server) deleteCustomer(w http.ResponseWriter, r *http.Request) {
 	mutate(s, w, r, func(c *service.Caller, idem *idemRequest, _ struct{}) (any, error) {
 		return nilIfErr(s.svc.DeleteCustomer(r.Context(), c, idem, r.PathValue("id")))
+	})
+}
+
+func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
+	mutate(s, w, r, func(c *service.Caller, idem *idemRequest, in api.CustomerSessionCreate) (any, error) {
+		return nilIfErr(s.svc.CreateCustomerSession(r.Context(), c, idem, r.PathValue("id"), service.SessionParams{ExpiresIn: in.ExpiresIn}))
+	})
+}
+
+func (s *Server) revokeSession(w http.ResponseWriter, r *http.Request) {
+	mutate(s, w, r, func(c *service.Caller, idem *idemRequest, _ struct{}) (any, error) {
+		return nilIfErr(s.svc.RevokeCustomerSession(r.Context(), c, idem, r.PathValue("id"), r.PathValue("sessionId")))
 	})
 }
 

@@ -67,6 +67,7 @@ const (
 	authSecret                      // a secret key
 	authPublishable                 // a publishable or secret key
 	authAdmin                       // the admin token
+	authCustomer                    // a secret key, or a customer session (which sees only its customer's objects)
 )
 
 // Route is one endpoint of the native API.
@@ -183,13 +184,18 @@ func (s *Server) authenticate(kind authKind, h http.HandlerFunc) http.Handler {
 				s.fail(w, r, till.Errorf(till.EKeyInvalid, "Invalid admin token."))
 				return
 			}
-		case authSecret, authPublishable:
+		case authSecret, authPublishable, authCustomer:
 			c, err := s.svc.Authenticate(r.Context(), apiKey(r))
 			if err != nil {
 				s.fail(w, r, err)
 				return
 			}
-			if kind == authSecret && c.Key.Kind != till.KeySecret {
+			if c.Key.Kind == till.KeyCustomer && kind != authCustomer {
+				s.fail(w, r, till.Errorf(till.EForbidden,
+					"A customer session reaches only its customer's own objects (GET /v1/payments, GET /v1/customers/{its id}); use the merchant's secret key for this request."))
+				return
+			}
+			if c.Key.Kind == till.KeyPublishable && kind != authPublishable {
 				s.fail(w, r, till.Errorf(till.EPublishableKey,
 					"Publishable keys can only create card tokens (POST /v1/tokens); use a secret key for this request."))
 				return
@@ -232,7 +238,11 @@ func (s *Server) idempotency(r *http.Request) (*idemRequest, error) {
 		return nil, till.ParamError(till.EValidation, "Idempotency-Key",
 			"Idempotency-Key must be 1–%d printable ASCII characters", service.MaxIdempotencyKeyLen)
 	}
-	return &idemRequest{API: APIName, Key: key, Fingerprint: fingerprint(r.Method, r.URL.Path, bodyOf(r))}, nil
+	var c *service.Caller
+	if cc := callerOf(r); cc != nil {
+		c = cc.Caller
+	}
+	return &idemRequest{API: c.IdemAPI(APIName), Key: key, Fingerprint: fingerprint(r.Method, r.URL.Path, bodyOf(r))}, nil
 }
 
 // APIName is the native API's name for the service: its Idempotency-Keys

@@ -78,6 +78,9 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (*Caller, error)
 		return nil, till.Errorf(till.EKeyMissing, "No API key provided. Send your secret key in the x-api-key header or as 'Authorization: Bearer sk_…'.")
 	}
 	invalid := till.Errorf(till.EKeyInvalid, "Invalid API key provided.")
+	if sessionPattern.MatchString(raw) {
+		return s.authenticateSession(ctx, raw, invalid)
+	}
 	if !keyPattern.MatchString(raw) {
 		return nil, invalid
 	}

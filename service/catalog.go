@@ -2,7 +2,7 @@ package service
 
 import (
 	"context"
-		"fmt"
+	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"

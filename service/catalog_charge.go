@@ -190,7 +190,7 @@ func (k *catalogCharge) resolve(ctx context.Context, tx till.Tx, scope till.Scop
 	cur := o.currency
 	ord := &till.Order{ShippingAddress: in.ShippingAddress, BillingAddress: in.BillingAddress, VATCountry: in.VATCountry,
 		Evidence: till.TaxEvidence{IPAddress: in.IPAddress, Country: in.IPCountry},
-		Source: strings.TrimSpace(in.Source), Page: strings.TrimSpace(in.Page), Button: strings.TrimSpace(in.Button)}
+		Source:   strings.TrimSpace(in.Source), Page: strings.TrimSpace(in.Page), Button: strings.TrimSpace(in.Button)}
 	var v till.Validator
 	type want struct {
 		product, item, article CatalogRef

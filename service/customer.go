@@ -126,14 +126,15 @@ func (s *Service) CreateCustomer(ctx context.Context, c *Caller, idem *Idem, in 
 	return cust, err
 }
 
-// Customer returns a customer of the caller. Deleted customers are not found.
+// Customer returns a customer of the caller (for a customer session, only
+// its own). Deleted customers are not found.
 func (s *Service) Customer(ctx context.Context, c *Caller, id string) (*till.Customer, error) {
 	var cust *till.Customer
 	err := s.store.View(ctx, func(tx till.Tx) (err error) {
 		cust, err = tx.Customer(ctx, c.Scope(), id)
 		return err
 	})
-	if err == nil && cust.Deleted {
+	if err == nil && (cust.Deleted || !c.sees(cust.ID)) {
 		return nil, till.NotFound("customer", id)
 	}
 	return cust, err

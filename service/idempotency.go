@@ -73,6 +73,8 @@ const (
 	OpEventResend       Operation = "event.resend"
 	OpCatalogCreate     Operation = "catalog.create"
 	OpCatalogDelete     Operation = "catalog.delete"
+	OpSessionCreate     Operation = "customer_session.create"
+	OpSessionRevoke     Operation = "customer_session.revoke"
 )
 
 // legacyAPI is the API migration 6 assigned the keys stored before keys

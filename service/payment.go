@@ -8,20 +8,31 @@ import (
 	"github.com/tillpay/till"
 )
 
-// Payment returns a payment of the caller.
+// Payment returns a payment of the caller: for a customer session, only one
+// of its customer (another is resource_missing).
 func (s *Service) Payment(ctx context.Context, c *Caller, id string) (*till.Payment, error) {
 	var p *till.Payment
 	err := s.store.View(ctx, func(tx till.Tx) (err error) {
 		p, err = tx.Payment(ctx, c.Scope(), id)
 		return err
 	})
+	if err == nil && !c.sees(p.CustomerID) {
+		return nil, till.NotFound("payment", id)
+	}
 	return p, err
 }
 
-// ListPayments lists the caller's payments, newest first.
+// ListPayments lists the caller's payments, newest first: for a customer
+// session, only its customer's.
 func (s *Service) ListPayments(ctx context.Context, c *Caller, f till.PaymentFilter) ([]*till.Payment, bool, error) {
 	var out []*till.Payment
 	var more bool
+	if c.CustomerID != "" {
+		if f.CustomerID != "" && f.CustomerID != c.CustomerID {
+			return nil, false, nil
+		}
+		f.CustomerID = c.CustomerID
+	}
 	err := s.store.View(ctx, func(tx till.Tx) (err error) {
 		out, more, err = tx.ListPayments(ctx, c.Scope(), f)
 		return err

@@ -160,6 +160,26 @@ type Caller struct {
 	Account  *till.Account
 	Key      *till.APIKey
 	Livemode bool
+	// CustomerID is the customer of a customer session (Key.Kind is
+	// till.KeyCustomer); empty for API keys. Such a caller sees only that
+	// customer's objects.
+	CustomerID string
+}
+
+// sees reports whether the caller may see an object of customer
+// customerID: any, for an API key; only its own, for a customer session.
+func (c *Caller) sees(customerID string) bool {
+	return c.CustomerID == "" || c.CustomerID == customerID
+}
+
+// IdemAPI is the API name a request's Idempotency-Key is kept under: api
+// for an API key; api and the customer for a customer session, so that a
+// customer's keys never meet the merchant's or another customer's.
+func (c *Caller) IdemAPI(api string) string {
+	if c == nil || c.CustomerID == "" {
+		return api
+	}
+	return api + ":" + c.CustomerID
 }
 
 // Scope returns the caller's tenant.

@@ -46,6 +46,7 @@ func Run(t *testing.T, open Open) {
 		{"Events", testEvents},
 		{"EventCursor", testEventCursor},
 		{"Webhooks", testWebhooks},
+		{"CustomerSessions", testCustomerSessions},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := open(t)
