@@ -58,7 +58,7 @@ type CatalogObject interface {
 
 // Product is something sold in variants: its items.
 type Product struct {
-	CatalogEntry
+	CatalogEntry `json:"Entry"`
 	Name        string        `json:"Name"`
 	Description string        `json:"Description"`
 	Items       []ProductItem `json:"Items"`
@@ -100,7 +100,7 @@ type ProductItem struct {
 
 // Article is a single priced piece of content (never shipped, no stock).
 type Article struct {
-	CatalogEntry
+	CatalogEntry `json:"Entry"`
 	Title       string   `json:"Title"`
 	Description string   `json:"Description"`
 	Price       int64    `json:"Price"`
@@ -111,7 +111,7 @@ type Article struct {
 
 // Cart is a customer's basket: product items by quantity and articles.
 type Cart struct {
-	CatalogEntry
+	CatalogEntry `json:"Entry"`
 	CustomerID string     `json:"CustomerID"`
 	Lines      []CartLine `json:"Lines"`
 	Metadata   Metadata   `json:"Metadata"`
@@ -129,7 +129,7 @@ type CartLine struct {
 // Currency. MaxWeightGrams, when positive, is the heaviest order the rate
 // covers; a heavier order cannot ship with it.
 type ShippingRate struct {
-	CatalogEntry
+	CatalogEntry `json:"Entry"`
 	Provider       string `json:"Provider"`
 	Country        string `json:"Country"`
 	Amount         int64  `json:"Amount"`
@@ -148,7 +148,7 @@ func ShippingRateKey(provider, country, currency string) string {
 // MaxPerCustomer times per customer (0: no limit). Redeemed counts the
 // payments under way or paid that use it.
 type Coupon struct {
-	CatalogEntry
+	CatalogEntry `json:"Entry"`
 	Code           string     `json:"Code"`
 	PercentOff     Rate       `json:"PercentOff"`
 	AmountOff      int64      `json:"AmountOff"`
