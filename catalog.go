@@ -59,10 +59,10 @@ type CatalogObject interface {
 // Product is something sold in variants: its items.
 type Product struct {
 	CatalogEntry `json:"Entry"`
-	Name        string        `json:"Name"`
-	Description string        `json:"Description"`
-	Items       []ProductItem `json:"Items"`
-	Metadata    Metadata      `json:"Metadata"`
+	Name         string        `json:"Name"`
+	Description  string        `json:"Description"`
+	Items        []ProductItem `json:"Items"`
+	Metadata     Metadata      `json:"Metadata"`
 }
 
 // Item returns the product's item with the given id or number (whichever
@@ -101,20 +101,20 @@ type ProductItem struct {
 // Article is a single priced piece of content (never shipped, no stock).
 type Article struct {
 	CatalogEntry `json:"Entry"`
-	Title       string   `json:"Title"`
-	Description string   `json:"Description"`
-	Price       int64    `json:"Price"`
-	Currency    string   `json:"Currency"`
-	CustomPrice bool     `json:"CustomPrice"`
-	Metadata    Metadata `json:"Metadata"`
+	Title        string   `json:"Title"`
+	Description  string   `json:"Description"`
+	Price        int64    `json:"Price"`
+	Currency     string   `json:"Currency"`
+	CustomPrice  bool     `json:"CustomPrice"`
+	Metadata     Metadata `json:"Metadata"`
 }
 
 // Cart is a customer's basket: product items by quantity and articles.
 type Cart struct {
 	CatalogEntry `json:"Entry"`
-	CustomerID string     `json:"CustomerID"`
-	Lines      []CartLine `json:"Lines"`
-	Metadata   Metadata   `json:"Metadata"`
+	CustomerID   string     `json:"CustomerID"`
+	Lines        []CartLine `json:"Lines"`
+	Metadata     Metadata   `json:"Metadata"`
 }
 
 // CartLine is one line of a cart: an item of a product, or an article.
@@ -129,7 +129,7 @@ type CartLine struct {
 // Currency. MaxWeightGrams, when positive, is the heaviest order the rate
 // covers; a heavier order cannot ship with it.
 type ShippingRate struct {
-	CatalogEntry `json:"Entry"`
+	CatalogEntry   `json:"Entry"`
 	Provider       string `json:"Provider"`
 	Country        string `json:"Country"`
 	Amount         int64  `json:"Amount"`
@@ -148,7 +148,7 @@ func ShippingRateKey(provider, country, currency string) string {
 // MaxPerCustomer times per customer (0: no limit). Redeemed counts the
 // payments under way or paid that use it.
 type Coupon struct {
-	CatalogEntry `json:"Entry"`
+	CatalogEntry   `json:"Entry"`
 	Code           string     `json:"Code"`
 	PercentOff     Rate       `json:"PercentOff"`
 	AmountOff      int64      `json:"AmountOff"`
