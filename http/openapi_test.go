@@ -390,6 +390,21 @@ var wireTypes = []struct {
 	{"WebhookDelivery", reflect.TypeFor[api.WebhookDelivery](), false},
 	{"ResendRequest", reflect.TypeFor[api.ResendRequest](), true},
 	{"Resend", reflect.TypeFor[api.Resend](), false},
+	{"ProductCreate", reflect.TypeFor[api.ProductCreate](), true},
+	{"ProductItemInput", reflect.TypeFor[api.ProductItemInput](), true},
+	{"ProductItemUpdate", reflect.TypeFor[api.ProductItemUpdate](), true},
+	{"Product", reflect.TypeFor[api.Product](), false},
+	{"ProductItem", reflect.TypeFor[api.ProductItem](), false},
+	{"ArticleCreate", reflect.TypeFor[api.ArticleCreate](), true},
+	{"Article", reflect.TypeFor[api.Article](), false},
+	{"CartCreate", reflect.TypeFor[api.CartCreate](), true},
+	{"CartLineInput", reflect.TypeFor[api.CartLineInput](), true},
+	{"Cart", reflect.TypeFor[api.Cart](), false},
+	{"CartLine", reflect.TypeFor[api.CartLine](), false},
+	{"ShippingRateCreate", reflect.TypeFor[api.ShippingRateCreate](), true},
+	{"ShippingRate", reflect.TypeFor[api.ShippingRate](), false},
+	{"CouponCreate", reflect.TypeFor[api.CouponCreate](), true},
+	{"Coupon", reflect.TypeFor[api.Coupon](), false},
 }
 
 // TestOpenAPIWireTypes checks each schema against its Go type: the same

@@ -467,3 +467,57 @@ func (s *Service) CreateCoupon(ctx context.Context, c *Caller, idem *Idem, in Co
 // couponKey is the stored key of a coupon code: codes match without regard
 // to case.
 func couponKey(code string) string { return strings.ToUpper(strings.TrimSpace(code)) }
+
+// ProductItemUpdateParams changes an item of a product; nil fields stay as
+// they are.
+type ProductItemUpdateParams struct {
+	Price          *int64
+	StockEnabled   *bool
+	StockAvailable *int64
+}
+
+// UpdateProductItem changes the price or the stock of a product's item. The
+// stock set is what can be sold from now on: units reserved by payments
+// under way are not in it, and a failed payment's units are added to it
+// when they come back.
+func (s *Service) UpdateProductItem(ctx context.Context, c *Caller, idem *Idem, productID, itemID string, in ProductItemUpdateParams) (*till.Product, error) {
+	var v till.Validator
+	if in.Price != nil && (*in.Price < 0 || *in.Price > till.MaxAmount) {
+		v.Add("price", "price must be between 0 and %d", till.MaxAmount)
+	}
+	if in.StockAvailable != nil && (*in.StockAvailable < 0 || *in.StockAvailable > 1_000_000_000) {
+		v.Add("stockAvailable", "stockAvailable must be between 0 and 1000000000")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	out := new(till.Product)
+	err := s.idempotent(ctx, c, idem, OpCatalogUpdate, out, func() error {
+		return s.store.Update(ctx, func(tx till.Tx) error {
+			if err := catalogObject(ctx, tx, c.Scope(), till.CatalogProduct, productID, out); err != nil {
+				return err
+			}
+			it := out.Item(itemID, 0)
+			if it == nil {
+				return till.NotFound("item", itemID)
+			}
+			if in.Price != nil {
+				it.Price = *in.Price
+			}
+			if in.StockEnabled != nil {
+				it.StockEnabled = *in.StockEnabled
+			}
+			if in.StockAvailable != nil {
+				it.StockAvailable = *in.StockAvailable
+			}
+			if it.StockAvailable > 0 && !it.StockEnabled {
+				return till.ParamError(till.EValidation, "stockAvailable", "stockAvailable needs stockEnabled")
+			}
+			if err := s.bumpCatalog(ctx, tx, out, s.now(c.Account, c.Livemode)); err != nil {
+				return err
+			}
+			return s.remember(ctx, tx, c, idem, OpCatalogUpdate, out, out.ID)
+		})
+	})
+	return out, err
+}

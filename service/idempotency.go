@@ -73,6 +73,7 @@ const (
 	OpEventResend       Operation = "event.resend"
 	OpCatalogCreate     Operation = "catalog.create"
 	OpCatalogDelete     Operation = "catalog.delete"
+	OpCatalogUpdate     Operation = "catalog.update"
 	OpSessionCreate     Operation = "customer_session.create"
 	OpSessionRevoke     Operation = "customer_session.revoke"
 )

@@ -1,0 +1,242 @@
+package api
+
+import (
+	"time"
+
+	"github.com/tillpay/till"
+)
+
+// ProductCreate creates a product with its items.
+type ProductCreate struct {
+	Name        string             `json:"name"`
+	Description string             `json:"description"`
+	Items       []ProductItemInput `json:"items"`
+	Metadata    till.Metadata      `json:"metadata"`
+}
+
+// ProductItemInput is one item of a new product.
+type ProductItemInput struct {
+	Description    string `json:"description"`
+	Price          *int64 `json:"price"` // in the currency's minor unit, in the terms of the account's default tax behaviour
+	Currency       string `json:"currency"`
+	SKU            string `json:"sku"`
+	Shippable      bool   `json:"shippable"`
+	WeightGrams    int64  `json:"weightGrams"` // weight of one unit in grams (shippable items only)
+	StockEnabled   bool   `json:"stockEnabled"`
+	StockAvailable int64  `json:"stockAvailable"` // units that can be sold (with stockEnabled)
+	OncePerUser    bool   `json:"oncePerUser"`
+	CustomPrice    bool   `json:"customPrice"`
+}
+
+// ProductItemUpdate changes an item: its price and stock.
+type ProductItemUpdate struct {
+	Price          *int64 `json:"price"` // in the item's currency's minor unit
+	StockEnabled   *bool  `json:"stockEnabled"`
+	StockAvailable *int64 `json:"stockAvailable"` // units that can be sold from now on
+}
+
+// Product is the product object.
+type Product struct {
+	ID          string        `json:"id"`
+	Object      string        `json:"object"`
+	Number      int64         `json:"number"` // the per-account integer id (the CMS dialect's productId)
+	Name        string        `json:"name"`
+	Description string        `json:"description"`
+	Items       []ProductItem `json:"items"`
+	Metadata    till.Metadata `json:"metadata"`
+	Livemode    bool          `json:"livemode"`
+	CreatedAt   time.Time     `json:"createdAt"`
+	UpdatedAt   time.Time     `json:"updatedAt"`
+}
+
+// ProductItem is one item of a product.
+type ProductItem struct {
+	ID             string `json:"id"`
+	Number         int64  `json:"number"` // the per-account integer id (the CMS dialect's item id)
+	Description    string `json:"description"`
+	Price          int64  `json:"price"` // in the currency's minor unit
+	Currency       string `json:"currency"`
+	SKU            string `json:"sku"`
+	Shippable      bool   `json:"shippable"`
+	WeightGrams    int64  `json:"weightGrams"` // weight of one unit in grams
+	StockEnabled   bool   `json:"stockEnabled"`
+	StockAvailable int64  `json:"stockAvailable"` // units that can still be sold
+	OncePerUser    bool   `json:"oncePerUser"`
+	CustomPrice    bool   `json:"customPrice"`
+}
+
+// ProductOf renders a product.
+func ProductOf(p *till.Product) Product {
+	items := make([]ProductItem, len(p.Items))
+	for i, it := range p.Items {
+		items[i] = ProductItem{ID: it.ID, Number: it.Number, Description: it.Description, Price: it.Price, Currency: it.Currency,
+			SKU: it.SKU, Shippable: it.Shippable, WeightGrams: it.WeightGrams, StockEnabled: it.StockEnabled,
+			StockAvailable: it.StockAvailable, OncePerUser: it.OncePerUser, CustomPrice: it.CustomPrice}
+	}
+	return Product{ID: p.ID, Object: "product", Number: p.Number, Name: p.Name, Description: p.Description, Items: items,
+		Metadata: metadataOf(p.Metadata), Livemode: p.Livemode, CreatedAt: utc(p.CreatedAt), UpdatedAt: utc(p.UpdatedAt)}
+}
+
+// ArticleCreate creates an article.
+type ArticleCreate struct {
+	Title       string        `json:"title"`
+	Description string        `json:"description"`
+	Price       *int64        `json:"price"` // in the currency's minor unit
+	Currency    string        `json:"currency"`
+	CustomPrice bool          `json:"customPrice"`
+	Metadata    till.Metadata `json:"metadata"`
+}
+
+// Article is the article object.
+type Article struct {
+	ID          string        `json:"id"`
+	Object      string        `json:"object"`
+	Number      int64         `json:"number"` // the per-account integer id (the CMS dialect's articleId)
+	Title       string        `json:"title"`
+	Description string        `json:"description"`
+	Price       int64         `json:"price"` // in the currency's minor unit
+	Currency    string        `json:"currency"`
+	CustomPrice bool          `json:"customPrice"`
+	Metadata    till.Metadata `json:"metadata"`
+	Livemode    bool          `json:"livemode"`
+	CreatedAt   time.Time     `json:"createdAt"`
+	UpdatedAt   time.Time     `json:"updatedAt"`
+}
+
+// ArticleOf renders an article.
+func ArticleOf(a *till.Article) Article {
+	return Article{ID: a.ID, Object: "article", Number: a.Number, Title: a.Title, Description: a.Description, Price: a.Price,
+		Currency: a.Currency, CustomPrice: a.CustomPrice, Metadata: metadataOf(a.Metadata), Livemode: a.Livemode,
+		CreatedAt: utc(a.CreatedAt), UpdatedAt: utc(a.UpdatedAt)}
+}
+
+// CartCreate creates a cart of a customer.
+type CartCreate struct {
+	CustomerID string          `json:"customerId"`
+	Lines      []CartLineInput `json:"lines"`
+	Metadata   till.Metadata   `json:"metadata"`
+}
+
+// CartLineInput is one line of a new cart: productId with itemId, or
+// articleId.
+type CartLineInput struct {
+	ProductID string `json:"productId"`
+	ItemID    string `json:"itemId"`
+	ArticleID string `json:"articleId"`
+	Quantity  int64  `json:"quantity"` // units, 1 to 10000
+}
+
+// Cart is the cart object.
+type Cart struct {
+	ID         string        `json:"id"`
+	Object     string        `json:"object"`
+	Number     int64         `json:"number"` // the per-account integer id (the CMS dialect's cartId)
+	CustomerID string        `json:"customerId"`
+	Lines      []CartLine    `json:"lines"`
+	Metadata   till.Metadata `json:"metadata"`
+	Livemode   bool          `json:"livemode"`
+	CreatedAt  time.Time     `json:"createdAt"`
+	UpdatedAt  time.Time     `json:"updatedAt"`
+}
+
+// CartLine is one line of a cart.
+type CartLine struct {
+	ProductID *string `json:"productId"`
+	ItemID    *string `json:"itemId"`
+	ArticleID *string `json:"articleId"`
+	Quantity  int64   `json:"quantity"` // units
+}
+
+// CartOf renders a cart.
+func CartOf(c *till.Cart) Cart {
+	lines := make([]CartLine, len(c.Lines))
+	for i, l := range c.Lines {
+		lines[i] = CartLine{ProductID: str(l.ProductID), ItemID: str(l.ItemID), ArticleID: str(l.ArticleID), Quantity: l.Quantity}
+	}
+	return Cart{ID: c.ID, Object: "cart", Number: c.Number, CustomerID: c.CustomerID, Lines: lines, Metadata: metadataOf(c.Metadata),
+		Livemode: c.Livemode, CreatedAt: utc(c.CreatedAt), UpdatedAt: utc(c.UpdatedAt)}
+}
+
+// ShippingRateCreate creates a shipping rate.
+type ShippingRateCreate struct {
+	Provider       string `json:"provider"`
+	Country        string `json:"country"`
+	Amount         *int64 `json:"amount"` // per order, in the currency's minor unit
+	Currency       string `json:"currency"`
+	MaxWeightGrams int64  `json:"maxWeightGrams"` // heaviest order the rate ships, in grams; 0 for no limit
+}
+
+// ShippingRate is the shipping rate object.
+type ShippingRate struct {
+	ID             string    `json:"id"`
+	Object         string    `json:"object"`
+	Number         int64     `json:"number"` // the per-account integer id
+	Provider       string    `json:"provider"`
+	Country        string    `json:"country"`
+	Amount         int64     `json:"amount"` // per order, in the currency's minor unit
+	Currency       string    `json:"currency"`
+	MaxWeightGrams int64     `json:"maxWeightGrams"` // heaviest order the rate ships, in grams; 0 for no limit
+	Livemode       bool      `json:"livemode"`
+	CreatedAt      time.Time `json:"createdAt"`
+	UpdatedAt      time.Time `json:"updatedAt"`
+}
+
+// ShippingRateOf renders a shipping rate.
+func ShippingRateOf(r *till.ShippingRate) ShippingRate {
+	return ShippingRate{ID: r.ID, Object: "shipping_rate", Number: r.Number, Provider: r.Provider, Country: r.Country, Amount: r.Amount,
+		Currency: r.Currency, MaxWeightGrams: r.MaxWeightGrams, Livemode: r.Livemode, CreatedAt: utc(r.CreatedAt), UpdatedAt: utc(r.UpdatedAt)}
+}
+
+// CouponCreate creates a coupon.
+type CouponCreate struct {
+	Code           string        `json:"code"`
+	PercentOff     string        `json:"percentOff"` // a decimal percentage such as "12.5", parsed exactly
+	AmountOff      *int64        `json:"amountOff"`  // in the currency's minor unit
+	Currency       string        `json:"currency"`
+	ValidFrom      *time.Time    `json:"validFrom"`      // on the account's clock
+	ValidUntil     *time.Time    `json:"validUntil"`     // on the account's clock, exclusive
+	MaxRedemptions int64         `json:"maxRedemptions"` // paid or pending payments in all; 0 for no limit
+	MaxPerCustomer int64         `json:"maxPerCustomer"` // per customer; 0 for no limit
+	Metadata       till.Metadata `json:"metadata"`
+}
+
+// Coupon is the coupon object.
+type Coupon struct {
+	ID             string        `json:"id"`
+	Object         string        `json:"object"`
+	Number         int64         `json:"number"` // the per-account integer id
+	Code           string        `json:"code"`
+	PercentOff     *string       `json:"percentOff"` // a decimal percentage; null for an amount off
+	AmountOff      *int64        `json:"amountOff"`  // in the currency's minor unit; null for a percentage
+	Currency       *string       `json:"currency"`
+	ValidFrom      *time.Time    `json:"validFrom"`
+	ValidUntil     *time.Time    `json:"validUntil"`
+	MaxRedemptions int64         `json:"maxRedemptions"` // 0 for no limit
+	MaxPerCustomer int64         `json:"maxPerCustomer"` // 0 for no limit
+	Redeemed       int64         `json:"redeemed"`       // payments paid or under way that use it
+	Metadata       till.Metadata `json:"metadata"`
+	Livemode       bool          `json:"livemode"`
+	CreatedAt      time.Time     `json:"createdAt"`
+	UpdatedAt      time.Time     `json:"updatedAt"`
+}
+
+// CouponOf renders a coupon.
+func CouponOf(c *till.Coupon) Coupon {
+	out := Coupon{ID: c.ID, Object: "coupon", Number: c.Number, Code: c.Code, Currency: str(c.Currency), ValidFrom: utcp(c.ValidFrom),
+		ValidUntil: utcp(c.ValidUntil), MaxRedemptions: c.MaxRedemptions, MaxPerCustomer: c.MaxPerCustomer, Redeemed: c.Redeemed,
+		Metadata: metadataOf(c.Metadata), Livemode: c.Livemode, CreatedAt: utc(c.CreatedAt), UpdatedAt: utc(c.UpdatedAt)}
+	if c.PercentOff > 0 {
+		out.PercentOff = str(c.PercentOff.String())
+	} else {
+		n := c.AmountOff
+		out.AmountOff = &n
+	}
+	return out
+}
+
+func metadataOf(m till.Metadata) till.Metadata {
+	if m == nil {
+		return till.Metadata{}
+	}
+	return m
+}
