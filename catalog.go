@@ -205,8 +205,10 @@ type TaxEvidence struct {
 	Country   string `json:"country,omitempty"`
 }
 
-// OrderLine is one sold line: Quantity units at UnitPrice (minor units).
-// StockReserved says the line took units from its item's stock.
+// OrderLine is one sold line: Quantity units at UnitPrice (minor units),
+// with what the item was when it was sold (Shippable, WeightGrams of one
+// unit, OncePerUser). StockReserved says the line took units from its
+// item's stock.
 type OrderLine struct {
 	Kind          CatalogKind `json:"kind"` // CatalogItem or CatalogArticle
 	ProductID     string      `json:"productId,omitempty"`
@@ -221,5 +223,8 @@ type OrderLine struct {
 	Quantity      int64       `json:"quantity"`
 	UnitPrice     int64       `json:"unitPrice"`
 	Amount        int64       `json:"amount"`
+	Shippable     bool        `json:"shippable"`
+	WeightGrams   int64       `json:"weightGrams"`
+	OncePerUser   bool        `json:"oncePerUser"`
 	StockReserved bool        `json:"stockReserved"`
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/tillpay/till/api"
 	"github.com/tillpay/till/checkout"
 	"github.com/tillpay/till/client"
+	"github.com/tillpay/till/dialect/cms"
 	tillhttp "github.com/tillpay/till/http"
 	"github.com/tillpay/till/middleware"
 	"github.com/tillpay/till/pdf"
@@ -161,12 +162,14 @@ func Start(tb testing.TB, b Backend, opts ...Options) *Env {
 		},
 		Connectors: o.Connectors,
 	})
-	// The same composition as till serve: the native API and, under /pay/,
-	// the pages in their own middleware stack.
+	// The same composition as till serve: the native API, the CMS dialect
+	// under /cms/ and, under /pay/, the pages in their own middleware
+	// stack.
 	native := tillhttp.New(env.Service, tillhttp.Options{PublicBaseURL: base, AdminToken: o.AdminToken,
 		Logger: log, RateLimit: o.RateLimit})
 	pages := checkout.New(env.Service, checkout.Options{Logger: log})
 	srv.Config.Handler = middleware.ByPrefix(native,
+		middleware.Prefix{Path: "/cms/", Handler: cms.New(env.Service, cms.Options{Logger: log, RateLimit: o.RateLimit})},
 		middleware.Prefix{Path: "/pay/", Handler: middleware.Stack(pages, middleware.Options{ErrorWriter: pages.WriteError, Logger: log})})
 	srv.Start()
 	env.URL = base

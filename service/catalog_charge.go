@@ -253,7 +253,7 @@ func (k *catalogCharge) resolve(ctx context.Context, tx till.Tx, scope till.Scop
 			}
 			line = till.OrderLine{Kind: till.CatalogItem, ProductID: p.ID, ProductNumber: p.Number, ProductName: p.Name,
 				ItemID: it.ID, ItemNumber: it.Number, Description: p.Name + " – " + it.Description, SKU: it.SKU,
-				Quantity: w.qty, UnitPrice: it.Price}
+				Quantity: w.qty, UnitPrice: it.Price, Shippable: it.Shippable, WeightGrams: it.WeightGrams, OncePerUser: it.OncePerUser}
 			custom, currency = it.CustomPrice, it.Currency
 			if it.Shippable {
 				shippable = true

@@ -21,6 +21,7 @@ import (
 	"github.com/tillpay/till"
 	"github.com/tillpay/till/api"
 	"github.com/tillpay/till/checkout"
+	"github.com/tillpay/till/dialect/cms"
 	tillhttp "github.com/tillpay/till/http"
 	"github.com/tillpay/till/metrics"
 	"github.com/tillpay/till/middleware"
@@ -220,14 +221,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	// Each API is served inside its own middleware stack, answering errors
 	// (a panic, a non-canonical path) in its own shape: the native API wraps
-	// itself with its envelope; the pages render an HTML page.
+	// itself with its envelope, the CMS dialect with its own; the pages
+	// render an HTML page.
 	native := tillhttp.New(svc, tillhttp.Options{
 		PublicBaseURL: cfg.publicBaseURL, AdminToken: cfg.adminToken, Logger: log, RateLimit: cfg.rateLimit,
 		Ready: st.ready, Observe: obs.Request,
 	})
 	pages := checkout.New(svc, checkout.Options{Logger: log})
+	storefront := cms.New(svc, cms.Options{Logger: log, RateLimit: cfg.rateLimit, Observe: obs.Request})
 	observe := middleware.RouteObserver(obs.Request)
 	handler := middleware.ByPrefix(native,
+		middleware.Prefix{Path: "/cms/", Handler: storefront},
 		middleware.Prefix{Path: "/pay/", Handler: middleware.Stack(pages, middleware.Options{ErrorWriter: pages.WriteError, Logger: log,
 			Observe: observe.By(pages.Route)})},
 		middleware.Prefix{Path: "/metrics/", Handler: middleware.Stack(obs.Handler(cfg.metricsToken), middleware.Options{Logger: log,
