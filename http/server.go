@@ -234,9 +234,8 @@ func (s *Server) idempotency(r *http.Request) (*idemRequest, error) {
 	if key == "" {
 		return nil, nil
 	}
-	if len(key) > service.MaxIdempotencyKeyLen || strings.ContainsFunc(key, func(c rune) bool { return c < 0x20 || c > 0x7e }) {
-		return nil, till.ParamError(till.EValidation, "Idempotency-Key",
-			"Idempotency-Key must be 1–%d printable ASCII characters", service.MaxIdempotencyKeyLen)
+	if err := service.CheckIdempotencyKey(key); err != nil {
+		return nil, err
 	}
 	var c *service.Caller
 	if cc := callerOf(r); cc != nil {

@@ -244,15 +244,37 @@ func validPrice(v *till.Validator, field string, price *int64, currencyField, cu
 	default:
 		amount = *price
 	}
-	code := ""
-	if strings.TrimSpace(currency) == "" {
-		v.Add(currencyField, "currency is required (an ISO 4217 code such as EUR)")
-	} else if cur, ok := till.LookupCurrency(currency); !ok {
-		v.AddCode(till.ECurrencyUnsupported, currencyField, "currency %q is not a supported ISO 4217 currency", currency)
-	} else {
-		code = cur.Code
+	cur, _ := validCurrency(v, currencyField, currency)
+	return amount, cur.Code
+}
+
+// validMetadata checks metadata and returns a copy of it.
+func validMetadata(v *till.Validator, in till.Metadata) till.Metadata {
+	till.ValidateMetadata(v, "metadata", in)
+	return till.MergeMetadata(nil, in)
+}
+
+// validLineCount checks that a list of lines has 1 to maxCatalogLines
+// entries.
+func validLineCount(v *till.Validator, field string, n int) {
+	switch {
+	case n == 0:
+		v.Add(field, "%s is required: at least one", field)
+	case n > maxCatalogLines:
+		v.Add(field, "%s can have at most %d entries", field, maxCatalogLines)
 	}
-	return amount, code
+}
+
+// maxCount bounds the weights and stock counts of the catalogue.
+const maxCount = 1_000_000_000
+
+// validCount checks a weight or a count: 0 to maxCount.
+func validCount(v *till.Validator, field string, n int64) bool {
+	if n < 0 || n > maxCount {
+		v.Add(field, "%s must be between 0 and %d", lastSegment(field), maxCount)
+		return false
+	}
+	return true
 }
 
 // CreateProduct creates a product with its items (at least one, at most
@@ -262,14 +284,8 @@ func (s *Service) CreateProduct(ctx context.Context, c *Caller, idem *Idem, in P
 	p := &till.Product{CatalogEntry: s.newEntry(c, till.CatalogProduct, till.PrefixProduct, "")}
 	p.Name = validText(&v, "name", in.Name, true, 200)
 	p.Description = validText(&v, "description", in.Description, false, 2000)
-	till.ValidateMetadata(&v, "metadata", in.Metadata)
-	p.Metadata = till.MergeMetadata(nil, in.Metadata)
-	switch {
-	case len(in.Items) == 0:
-		v.Add("items", "items is required: at least one item")
-	case len(in.Items) > maxCatalogLines:
-		v.Add("items", "a product can have at most %d items", maxCatalogLines)
-	}
+	p.Metadata = validMetadata(&v, in.Metadata)
+	validLineCount(&v, "items", len(in.Items))
 	for i, it := range in.Items {
 		f := indexed("items", i)
 		item := till.ProductItem{ID: s.ids.NewID(till.PrefixItem), Shippable: it.Shippable, StockEnabled: it.StockEnabled,
@@ -278,16 +294,14 @@ func (s *Service) CreateProduct(ctx context.Context, c *Caller, idem *Idem, in P
 		item.Price, item.Currency = validPrice(&v, f+".price", it.Price, f+".currency", it.Currency, 0)
 		item.SKU = validText(&v, f+".sku", it.SKU, false, 100)
 		switch {
-		case it.WeightGrams < 0 || it.WeightGrams > 1_000_000_000:
-			v.Add(f+".weightGrams", "weightGrams must be between 0 and 1000000000")
+		case !validCount(&v, f+".weightGrams", it.WeightGrams):
 		case it.WeightGrams > 0 && !it.Shippable:
 			v.Add(f+".weightGrams", "weightGrams is only for shippable items")
 		default:
 			item.WeightGrams = it.WeightGrams
 		}
 		switch {
-		case it.StockAvailable < 0 || it.StockAvailable > 1_000_000_000:
-			v.Add(f+".stockAvailable", "stockAvailable must be between 0 and 1000000000")
+		case !validCount(&v, f+".stockAvailable", it.StockAvailable):
 		case it.StockAvailable > 0 && !it.StockEnabled:
 			v.Add(f+".stockAvailable", "stockAvailable needs stockEnabled")
 		default:
@@ -318,8 +332,7 @@ func (s *Service) CreateArticle(ctx context.Context, c *Caller, idem *Idem, in A
 	a.Title = validText(&v, "title", in.Title, true, 200)
 	a.Description = validText(&v, "description", in.Description, false, 2000)
 	a.Price, a.Currency = validPrice(&v, "price", in.Price, "currency", in.Currency, 0)
-	till.ValidateMetadata(&v, "metadata", in.Metadata)
-	a.Metadata = till.MergeMetadata(nil, in.Metadata)
+	a.Metadata = validMetadata(&v, in.Metadata)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -334,14 +347,8 @@ func (s *Service) CreateCart(ctx context.Context, c *Caller, idem *Idem, in Cart
 	var v till.Validator
 	cart := &till.Cart{CatalogEntry: s.newEntry(c, till.CatalogCart, till.PrefixCart, "")}
 	cart.CustomerID = validText(&v, "customerId", in.CustomerID, true, 255)
-	till.ValidateMetadata(&v, "metadata", in.Metadata)
-	cart.Metadata = till.MergeMetadata(nil, in.Metadata)
-	switch {
-	case len(in.Lines) == 0:
-		v.Add("lines", "lines is required: at least one line")
-	case len(in.Lines) > maxCatalogLines:
-		v.Add("lines", "a cart can have at most %d lines", maxCatalogLines)
-	}
+	cart.Metadata = validMetadata(&v, in.Metadata)
+	validLineCount(&v, "lines", len(in.Lines))
 	for i, l := range in.Lines {
 		f := indexed("lines", i)
 		line := till.CartLine{ProductID: strings.TrimSpace(l.ProductID), ItemID: strings.TrimSpace(l.ItemID),
@@ -400,9 +407,7 @@ func (s *Service) CreateShippingRate(ctx context.Context, c *Caller, idem *Idem,
 		r.Country = cc
 	}
 	r.Amount, r.Currency = validPrice(&v, "amount", in.Amount, "currency", in.Currency, 0)
-	if in.MaxWeightGrams < 0 || in.MaxWeightGrams > 1_000_000_000 {
-		v.Add("maxWeightGrams", "maxWeightGrams must be between 0 (no limit) and 1000000000")
-	}
+	validCount(&v, "maxWeightGrams", in.MaxWeightGrams)
 	r.MaxWeightGrams = in.MaxWeightGrams
 	if err := v.Err(); err != nil {
 		return nil, err
@@ -455,8 +460,7 @@ func (s *Service) CreateCoupon(ctx context.Context, c *Caller, idem *Idem, in Co
 		v.Add("maxPerCustomer", "maxPerCustomer must be 0 (no limit) or more")
 	}
 	k.MaxRedemptions, k.MaxPerCustomer = in.MaxRedemptions, in.MaxPerCustomer
-	till.ValidateMetadata(&v, "metadata", in.Metadata)
-	k.Metadata = till.MergeMetadata(nil, in.Metadata)
+	k.Metadata = validMetadata(&v, in.Metadata)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -485,8 +489,8 @@ func (s *Service) UpdateProductItem(ctx context.Context, c *Caller, idem *Idem, 
 	if in.Price != nil && (*in.Price < 0 || *in.Price > till.MaxAmount) {
 		v.Add("price", "price must be between 0 and %d", till.MaxAmount)
 	}
-	if in.StockAvailable != nil && (*in.StockAvailable < 0 || *in.StockAvailable > 1_000_000_000) {
-		v.Add("stockAvailable", "stockAvailable must be between 0 and 1000000000")
+	if in.StockAvailable != nil {
+		validCount(&v, "stockAvailable", *in.StockAvailable)
 	}
 	if err := v.Err(); err != nil {
 		return nil, err

@@ -89,13 +89,7 @@ func validateCatalogCharge(in CatalogChargeParams) (*chargeInput, error) {
 	out := &chargeInput{capture: true, sendReceipt: true, catalog: &catalogCharge{in: in}}
 	out.customerID = validText(&v, "customerId", in.CustomerID, true, 255)
 	out.pmID = strings.TrimSpace(in.PaymentMethodID)
-	if strings.TrimSpace(in.Currency) == "" {
-		v.Add("currency", "currency is required (an ISO 4217 code such as EUR)")
-	} else if cur, ok := till.LookupCurrency(in.Currency); !ok {
-		v.AddCode(till.ECurrencyUnsupported, "currency", "currency %q is not a supported ISO 4217 currency", in.Currency)
-	} else {
-		out.currency = cur
-	}
+	out.currency, _ = validCurrency(&v, "currency", in.Currency)
 	targets := 0
 	for _, set := range []bool{in.Cart.set(), in.Product.set() || in.Item.set(), len(in.Articles) > 0} {
 		if set {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tillpay/till"
@@ -97,6 +98,17 @@ func (r *ReplayedResponse) Error() string {
 
 // MaxIdempotencyKeyLen is the longest Idempotency-Key accepted.
 const MaxIdempotencyKeyLen = 255
+
+// CheckIdempotencyKey refuses an Idempotency-Key that is not 1 to
+// MaxIdempotencyKeyLen printable ASCII characters, with a validation error
+// naming the header; every API checks its keys with it.
+func CheckIdempotencyKey(key string) error {
+	if key == "" || len(key) > MaxIdempotencyKeyLen || strings.ContainsFunc(key, func(c rune) bool { return c < 0x20 || c > 0x7e }) {
+		return till.ParamError(till.EValidation, "Idempotency-Key",
+			"Idempotency-Key must be 1–%d printable ASCII characters", MaxIdempotencyKeyLen)
+	}
+	return nil
+}
 
 // Idempotency retention (SPEC §1: keys are kept at least 24 hours): the
 // default, and the shortest a Config may set.

@@ -142,9 +142,8 @@ func idempotency(r *http.Request, c *service.Caller, body []byte) (*service.Idem
 	if key == "" {
 		return nil, nil
 	}
-	if len(key) > service.MaxIdempotencyKeyLen || strings.ContainsFunc(key, func(c rune) bool { return c < 0x20 || c > 0x7e }) {
-		return nil, till.ParamError(till.EValidation, "Idempotency-Key",
-			"Idempotency-Key must be 1–%d printable ASCII characters", service.MaxIdempotencyKeyLen)
+	if err := service.CheckIdempotencyKey(key); err != nil {
+		return nil, err
 	}
 	sum := sha256.Sum256(body)
 	return &service.Idem{API: c.IdemAPI(APIName), Key: key, Fingerprint: r.Method + " " + r.URL.Path + " " + hex.EncodeToString(sum[:])}, nil
