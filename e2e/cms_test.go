@@ -302,9 +302,10 @@ func TestCMSExactDecimals(t *testing.T) {
 }
 
 // TestCMSStock checks stock: a request for more than is left is refused
-// with 409 and charges nothing; concurrent requests for the last unit sell
-// it exactly once; a retried request (same Idempotency-Key) takes it once;
-// a declined card gives the unit back.
+// with 409 and charges nothing; a declined card gives the unit back, and so
+// does a canceled payment that required authentication; concurrent
+// requests for the last unit sell it exactly once; a retried request (same
+// Idempotency-Key) takes it once.
 func TestCMSStock(t *testing.T) {
 	Each(t, func(t *testing.T, b Backend) {
 		env := Start(t, b)
@@ -327,6 +328,22 @@ func TestCMSStock(t *testing.T) {
 		}
 		if got := stockOf(t, env, prod.ID); got != 1 {
 			t.Fatalf("stock after a decline: %d, want 1", got)
+		}
+
+		// A card that wants 3-D Secure: the unit stays reserved while the
+		// payment requires action, and comes back when it is canceled.
+		_, challenged := session(t, env, "4000002760003184")
+		a = cmsCharge(t, env, challenged, body)
+		if p := a.payment(t); a.Status != 200 || a.Body["success"] != false || p["status"] != "requires_action" ||
+			p["response"].(map[string]any)["nextActionUrl"] == nil {
+			t.Fatalf("3-D Secure: %d %s", a.Status, a.Raw)
+		}
+		if got := stockOf(t, env, prod.ID); got != 0 {
+			t.Fatalf("stock while the payment requires action: %d, want 0", got)
+		}
+		Must[*api.Payment](t)(c.CancelPayment(ctx, a.payment(t)["id"].(string)))
+		if got := stockOf(t, env, prod.ID); got != 1 {
+			t.Fatalf("stock after the cancel: %d, want 1", got)
 		}
 
 		// Concurrent buyers of the last unit, each request sent twice with

@@ -70,12 +70,17 @@ type catalogCharge struct {
 // objects, through the same units of work as Charge: the payment, with its
 // line items and Order, is recorded together with the reservation of its
 // stock and claims (coupon redemptions, once-per-user items), before the
-// processor is called; a request for more than an item has left is refused
-// with state_conflict and nothing is charged. A payment that fails (or is
+// processor is called. A request for more than an item has left is refused
+// with state_conflict and nothing is charged; a customer session may charge
+// only its own customer (forbidden otherwise). A payment that fails (or is
 // canceled or expires) gives its stock and claims back in the unit of work
 // of that move, and is not retried by the retry policy. It returns what
 // Charge returns.
 func (s *Service) ChargeCatalog(ctx context.Context, c *Caller, idem *Idem, in CatalogChargeParams) (*till.Payment, error) {
+	if !c.sees(strings.TrimSpace(in.CustomerID)) {
+		// A customer session buys for its own customer only.
+		return nil, till.Errorf(till.EForbidden, "A customer session can only charge its own customer.")
+	}
 	req, err := validateCatalogCharge(in)
 	if err != nil {
 		return nil, err
