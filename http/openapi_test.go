@@ -405,6 +405,8 @@ var wireTypes = []struct {
 	{"ShippingRate", reflect.TypeFor[api.ShippingRate](), false},
 	{"CouponCreate", reflect.TypeFor[api.CouponCreate](), true},
 	{"Coupon", reflect.TypeFor[api.Coupon](), false},
+	{"Order", reflect.TypeFor[api.Order](), false},
+	{"OrderLine", reflect.TypeFor[api.OrderLine](), false},
 }
 
 // TestOpenAPIWireTypes checks each schema against its Go type: the same
