@@ -174,29 +174,29 @@ type CatalogClaim struct {
 	CreatedAt  time.Time
 }
 
-// Order is what a catalogue charge sold: its lines, shipping, discount and
-// the evidence of the buyer's location, kept on the payment. Subtotal is the
+// CatalogOrder is what a catalogue charge sold: its lines, shipping, discount and
+// the evidence of the buyer's location, kept on the payment (its billing
+// address is the payment's BillingAddress). Subtotal is the
 // lines' sum before Discount; the payment's amount is Subtotal − Discount +
 // Shipping. Released records that a failed payment gave its stock and
 // claims back.
-type Order struct {
-	CartID           string      `json:"cartId,omitempty"`
-	Lines            []OrderLine `json:"lines"`
-	Subtotal         int64       `json:"subtotal"`
-	Shipping         int64       `json:"shipping"`
-	Discount         int64       `json:"discount"`
-	CouponID         string      `json:"couponId,omitempty"`
-	CouponCode       string      `json:"couponCode,omitempty"`
-	ShippingRateID   string      `json:"shippingRateId,omitempty"`
-	ShippingProvider string      `json:"shippingProvider,omitempty"`
-	ShippingAddress  *Address    `json:"shippingAddress,omitempty"`
-	BillingAddress   *Address    `json:"billingAddress,omitempty"`
-	VATCountry       string      `json:"vatCountry,omitempty"`
-	Evidence         TaxEvidence `json:"evidence"`
-	Source           string      `json:"source,omitempty"`
-	Page             string      `json:"page,omitempty"`
-	Button           string      `json:"button,omitempty"`
-	Released         bool        `json:"released"`
+type CatalogOrder struct {
+	CartID           string        `json:"cartId,omitempty"`
+	Lines            []CatalogLine `json:"lines"`
+	Subtotal         int64         `json:"subtotal"`
+	Shipping         int64         `json:"shipping"`
+	Discount         int64         `json:"discount"`
+	CouponID         string        `json:"couponId,omitempty"`
+	CouponCode       string        `json:"couponCode,omitempty"`
+	ShippingRateID   string        `json:"shippingRateId,omitempty"`
+	ShippingProvider string        `json:"shippingProvider,omitempty"`
+	ShippingAddress  *Address      `json:"shippingAddress,omitempty"`
+	VATCountry       string        `json:"vatCountry,omitempty"`
+	Evidence         TaxEvidence   `json:"evidence"`
+	Source           string        `json:"source,omitempty"`
+	Page             string        `json:"page,omitempty"`
+	Button           string        `json:"button,omitempty"`
+	Released         bool          `json:"released"`
 }
 
 // TaxEvidence is what a charge recorded of where the buyer is.
@@ -205,11 +205,11 @@ type TaxEvidence struct {
 	Country   string `json:"country,omitempty"`
 }
 
-// OrderLine is one sold line: Quantity units at UnitPrice (minor units),
+// CatalogLine is one sold line: Quantity units at UnitPrice (minor units),
 // with what the item was when it was sold (Shippable, WeightGrams of one
 // unit, OncePerUser). StockReserved says the line took units from its
 // item's stock.
-type OrderLine struct {
+type CatalogLine struct {
 	Kind          CatalogKind `json:"kind"` // CatalogItem or CatalogArticle
 	ProductID     string      `json:"productId,omitempty"`
 	ProductNumber int64       `json:"productNumber,omitempty"`

@@ -50,14 +50,15 @@ type Payment struct {
 	TaxCountry   string       `json:"TaxCountry"`
 	TaxBreakdown []TaxLine    `json:"TaxBreakdown"`
 	LineItems    []LineItem   `json:"LineItems"`
-	// Order is what a catalogue charge sold (nil for other payments).
-	Order        *Order   `json:"Order"`
-	InvoiceID    string   `json:"InvoiceID"`
-	Receipt      *Receipt `json:"Receipt"`
-	ReceiptEmail string   `json:"ReceiptEmail"` // overrides the customer's email for the receipt
-	SendReceipt  bool     `json:"SendReceipt"`
-	URL          string   `json:"URL"`
-	LinkToken    string   `json:"LinkToken"`
+	// CatalogOrder is what a catalogue charge sold (nil for other
+	// payments).
+	CatalogOrder *CatalogOrder `json:"CatalogOrder"`
+	InvoiceID    string        `json:"InvoiceID"`
+	Receipt      *Receipt      `json:"Receipt"`
+	ReceiptEmail string        `json:"ReceiptEmail"` // overrides the customer's email for the receipt
+	SendReceipt  bool          `json:"SendReceipt"`
+	URL          string        `json:"URL"`
+	LinkToken    string        `json:"LinkToken"`
 	// SuccessURL is where the hosted page sends the payer of a paid link.
 	SuccessURL    string         `json:"SuccessURL"`
 	ExpiresAt     *time.Time     `json:"ExpiresAt"`
@@ -68,6 +69,13 @@ type Payment struct {
 	NextAction    *NextAction    `json:"NextAction"`
 	Attempts      []Attempt      `json:"Attempts"`
 	StatusHistory []StatusChange `json:"StatusHistory"`
+	// OrderIDs are the orders the payment pays; SubscriptionID the
+	// subscription it renews.
+	OrderIDs       []string `json:"OrderIDs"`
+	SubscriptionID string   `json:"SubscriptionID"`
+	// BillingAddress is the payer's billing address when it was given for
+	// this payment (PATCH), apart from the customer's address.
+	BillingAddress *Address `json:"BillingAddress"`
 	// Version rises with every change (the events' objectVersion).
 	Version   int64     `json:"Version"`
 	CreatedAt time.Time `json:"CreatedAt"`

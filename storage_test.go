@@ -42,6 +42,8 @@ var storedDocuments = []struct {
 	{"cart", reflect.TypeFor[till.Cart]()},
 	{"shipping_rate", reflect.TypeFor[till.ShippingRate]()},
 	{"coupon", reflect.TypeFor[till.Coupon]()},
+	{"order", reflect.TypeFor[till.Order]()},
+	{"subscription", reflect.TypeFor[till.Subscription]()},
 }
 
 var marshalerType = reflect.TypeFor[json.Marshaler]()

@@ -198,6 +198,7 @@ type Tx interface {
 	MailboxTx
 	WebhookTx
 	CatalogTx
+	OrderTx
 }
 
 // AccountTx reads and writes merchant accounts and their API keys. Accounts
@@ -353,6 +354,31 @@ type DocumentTx interface {
 	// ListDocuments returns a page of the scope's documents of f.Kind,
 	// newest first, and whether there are more.
 	ListDocuments(ctx context.Context, s Scope, f DocumentFilter) ([]*Document, bool, error)
+}
+
+// OrderTx reads and writes orders, subscriptions and the short human ids of
+// payments.
+type OrderTx interface {
+	CreateOrder(ctx context.Context, o *Order) error
+	Order(ctx context.Context, s Scope, id string) (*Order, error)
+	// UpdateOrder stores o if its stored Version is fromVersion, and
+	// returns an error wrapping ErrStale otherwise.
+	UpdateOrder(ctx context.Context, o *Order, fromVersion int64) error
+	// ListOrders returns orders newest first.
+	ListOrders(ctx context.Context, s Scope, f OrderFilter) ([]*Order, bool, error)
+	CreateSubscription(ctx context.Context, sub *Subscription) error
+	Subscription(ctx context.Context, s Scope, id string) (*Subscription, error)
+	// UpdateSubscription stores sub if its stored Version is fromVersion,
+	// and returns an error wrapping ErrStale otherwise.
+	UpdateSubscription(ctx context.Context, sub *Subscription, fromVersion int64) error
+	// ListSubscriptions returns subscriptions newest first.
+	ListSubscriptions(ctx context.Context, s Scope, f SubscriptionFilter) ([]*Subscription, bool, error)
+	// HumanIDs returns the human ids given to the payments of ids that
+	// have one, by payment id.
+	HumanIDs(ctx context.Context, s Scope, ids []string) (map[string]string, error)
+	// CreateHumanID gives payment paymentID the human id humanID; it
+	// returns an error wrapping ErrDuplicate when either has one already.
+	CreateHumanID(ctx context.Context, s Scope, paymentID, humanID string) error
 }
 
 // RefundTx reads and writes refunds.

@@ -32,6 +32,8 @@ const (
 	PrefixKey           = "key_"
 	PrefixCustomer      = "cus_"
 	PrefixSession       = "cses_"
+	PrefixOrder         = "ord_"
+	PrefixSubscription  = "sub_"
 	PrefixPaymentMethod = "pm_"
 	PrefixPayment       = "pay_"
 	PrefixAttempt       = "att_"

@@ -241,31 +241,30 @@ func metadataOf(m till.Metadata) till.Metadata {
 	return m
 }
 
-// Order is what a catalogue charge sold (the CMS storefront charge), on its
+// CatalogOrder is what a catalogue charge sold (the CMS storefront charge), on its
 // payment: the lines, shipping, discount and the buyer's location evidence.
-type Order struct {
-	CartID           *string     `json:"cartId"`
-	Lines            []OrderLine `json:"lines"`
-	Subtotal         int64       `json:"subtotal"` // the lines' sum before the discount, in the currency's minor unit
-	Shipping         int64       `json:"shipping"` // in the currency's minor unit
-	Discount         int64       `json:"discount"` // in the currency's minor unit
-	CouponCode       *string     `json:"couponCode"`
-	ShippingProvider *string     `json:"shippingProvider"`
-	ShippingAddress  *Address    `json:"shippingAddress"`
-	BillingAddress   *Address    `json:"billingAddress"`
-	VATCountry       *string     `json:"vatCountry"`
-	IPAddress        *string     `json:"ipAddress"` // tax evidence sent with the charge
-	IPCountry        *string     `json:"ipCountry"` // the country the storefront derived from ipAddress
-	Source           *string     `json:"source"`
-	Page             *string     `json:"page"`
-	Button           *string     `json:"button"`
+type CatalogOrder struct {
+	CartID           *string            `json:"cartId"`
+	Lines            []CatalogOrderLine `json:"lines"`
+	Subtotal         int64              `json:"subtotal"` // the lines' sum before the discount, in the currency's minor unit
+	Shipping         int64              `json:"shipping"` // in the currency's minor unit
+	Discount         int64              `json:"discount"` // in the currency's minor unit
+	CouponCode       *string            `json:"couponCode"`
+	ShippingProvider *string            `json:"shippingProvider"`
+	ShippingAddress  *Address           `json:"shippingAddress"`
+	VATCountry       *string            `json:"vatCountry"`
+	IPAddress        *string            `json:"ipAddress"` // tax evidence sent with the charge
+	IPCountry        *string            `json:"ipCountry"` // the country the storefront derived from ipAddress
+	Source           *string            `json:"source"`
+	Page             *string            `json:"page"`
+	Button           *string            `json:"button"`
 	// StockReleased says the payment did not take the money and gave its
 	// stock and coupon use back.
 	StockReleased bool `json:"stockReleased"`
 }
 
-// OrderLine is one sold line of an order.
-type OrderLine struct {
+// CatalogOrderLine is one sold line of a catalogue order.
+type CatalogOrderLine struct {
 	Kind        string  `json:"kind"` // item or article
 	ProductID   *string `json:"productId"`
 	ItemID      *string `json:"itemId"`
@@ -277,8 +276,9 @@ type OrderLine struct {
 	Amount      int64   `json:"amount"`    // quantity × unitPrice
 }
 
-// OrderOf renders a payment's order; nil for a payment without one.
-func OrderOf(o *till.Order) *Order {
+// CatalogOrderOf renders a payment's catalogue order; nil for a payment
+// without one.
+func CatalogOrderOf(o *till.CatalogOrder) *CatalogOrder {
 	if o == nil {
 		return nil
 	}
@@ -288,13 +288,13 @@ func OrderOf(o *till.Order) *Order {
 		}
 		return AddressOf(*a)
 	}
-	out := &Order{CartID: str(o.CartID), Lines: make([]OrderLine, len(o.Lines)), Subtotal: o.Subtotal, Shipping: o.Shipping,
+	out := &CatalogOrder{CartID: str(o.CartID), Lines: make([]CatalogOrderLine, len(o.Lines)), Subtotal: o.Subtotal, Shipping: o.Shipping,
 		Discount: o.Discount, CouponCode: str(o.CouponCode), ShippingProvider: str(o.ShippingProvider),
-		ShippingAddress: addr(o.ShippingAddress), BillingAddress: addr(o.BillingAddress), VATCountry: str(o.VATCountry),
+		ShippingAddress: addr(o.ShippingAddress), VATCountry: str(o.VATCountry),
 		IPAddress: str(o.Evidence.IPAddress), IPCountry: str(o.Evidence.Country), Source: str(o.Source), Page: str(o.Page),
 		Button: str(o.Button), StockReleased: o.Released}
 	for i, l := range o.Lines {
-		out.Lines[i] = OrderLine{Kind: string(l.Kind), ProductID: str(l.ProductID), ItemID: str(l.ItemID), ArticleID: str(l.ArticleID),
+		out.Lines[i] = CatalogOrderLine{Kind: string(l.Kind), ProductID: str(l.ProductID), ItemID: str(l.ItemID), ArticleID: str(l.ArticleID),
 			Description: l.Description, SKU: str(l.SKU), Quantity: l.Quantity, UnitPrice: l.UnitPrice, Amount: l.Amount}
 	}
 	return out

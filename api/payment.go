@@ -52,6 +52,7 @@ type PaymentUpdate struct {
 	ScheduledAt     *time.Time    `json:"scheduledAt"`
 	PaymentMethodID *string       `json:"paymentMethodId"`
 	Active          *bool         `json:"active"`
+	BillingAddress  *Address      `json:"billingAddress"`
 }
 
 // CaptureRequest is the body of POST /v1/payments/{id}/capture.
@@ -79,7 +80,7 @@ type Payment struct {
 	TaxBehavior     string              `json:"taxBehavior"`
 	TaxBreakdown    []TaxLine           `json:"taxBreakdown"`
 	LineItems       []LineItem          `json:"lineItems"`
-	Order           *Order              `json:"order"`
+	CatalogOrder    *CatalogOrder       `json:"catalogOrder"`
 	InvoiceID       *string             `json:"invoiceId"`
 	Receipt         *till.Receipt       `json:"receipt"`
 	URL             *string             `json:"url"`
@@ -92,6 +93,9 @@ type Payment struct {
 	NextAction      *till.NextAction    `json:"nextAction"`
 	Attempts        []Attempt           `json:"attempts"`
 	StatusHistory   []till.StatusChange `json:"statusHistory"`
+	OrderIDs        []string            `json:"orderIds"`
+	SubscriptionID  *string             `json:"subscriptionId"`
+	BillingAddress  *Address            `json:"billingAddress"`
 	ObjectVersion   int64               `json:"objectVersion"`
 	CreatedAt       time.Time           `json:"createdAt"`
 	UpdatedAt       time.Time           `json:"updatedAt"`
@@ -178,10 +182,10 @@ func PaymentOf(p *till.Payment) Payment {
 		AmountSubtotal: p.AmountSubtotal, TaxAmount: p.TaxAmount, AmountTotal: p.AmountTotal,
 		AmountCaptured: p.AmountCaptured, AmountRefunded: p.AmountRefunded, Currency: p.Currency,
 		Description: p.Description, Metadata: md, TaxBehavior: string(p.TaxBehavior), TaxBreakdown: TaxLinesOf(p.TaxBreakdown),
-		LineItems: items, Order: OrderOf(p.Order), InvoiceID: str(p.InvoiceID), Receipt: receipt, URL: str(p.URL), SuccessURL: str(p.SuccessURL),
+		LineItems: items, CatalogOrder: CatalogOrderOf(p.CatalogOrder), InvoiceID: str(p.InvoiceID), Receipt: receipt, URL: str(p.URL), SuccessURL: str(p.SuccessURL),
 		ExpiresAt: utcp(p.ExpiresAt), ScheduledAt: utcp(p.ScheduledAt), Capture: p.Capture, Active: p.Active,
 		Failure: p.Failure, NextAction: p.NextAction, Attempts: attempts, StatusHistory: history,
-		ObjectVersion: p.Version, CreatedAt: utc(p.CreatedAt), UpdatedAt: utc(p.UpdatedAt), Livemode: p.Livemode,
+		OrderIDs: nonNil(p.OrderIDs), SubscriptionID: str(p.SubscriptionID), BillingAddress: billingAddressOf(p.BillingAddress), ObjectVersion: p.Version, CreatedAt: utc(p.CreatedAt), UpdatedAt: utc(p.UpdatedAt), Livemode: p.Livemode,
 	}
 }
 
@@ -269,4 +273,12 @@ func RefundOf(r *till.Refund) Refund {
 		NetAmount: r.Net, TaxAmount: r.Tax, TaxBreakdown: TaxLinesOf(r.Breakdown), Currency: r.Currency, Reason: str(r.Reason),
 		Failure: r.Failure, CreditNoteID: str(r.CreditNoteID), Receipt: receipt, Attempt: attemptOf(r.Attempt),
 		CreatedAt: utc(r.CreatedAt), UpdatedAt: utc(r.UpdatedAt), Livemode: r.Livemode}
+}
+
+// billingAddressOf renders a payment's billing address; none is nil.
+func billingAddressOf(a *till.Address) *Address {
+	if a == nil {
+		return nil
+	}
+	return AddressOf(*a)
 }

@@ -464,3 +464,54 @@ func (c *Client) LedgerEntries(ctx context.Context, p ListParams) (*List[api.Jou
 func (c *Client) Emails(ctx context.Context, p ListParams) (*List[api.Email], error) {
 	return list[api.Email](ctx, c, "/v1/test/emails", p)
 }
+
+// CreateOrder records an order.
+func (c *Client) CreateOrder(ctx context.Context, in api.OrderCreate, opts ...Option) (*api.Order, error) {
+	return send[api.Order](ctx, c, http.MethodPost, "/v1/orders", in, opts)
+}
+
+// Order retrieves an order.
+func (c *Client) Order(ctx context.Context, id string) (*api.Order, error) {
+	return send[api.Order](ctx, c, http.MethodGet, "/v1/orders/"+url.PathEscape(id), nil, nil)
+}
+
+// Orders lists orders (filter: customerId).
+func (c *Client) Orders(ctx context.Context, p ListParams) (*List[api.Order], error) {
+	return list[api.Order](ctx, c, "/v1/orders", p)
+}
+
+// CancelOrder cancels an open order.
+func (c *Client) CancelOrder(ctx context.Context, id string, opts ...Option) (*api.Order, error) {
+	return send[api.Order](ctx, c, http.MethodPost, "/v1/orders/"+url.PathEscape(id)+"/cancel", nil, opts)
+}
+
+// PayOrders pays orders with a saved method; a decline is an *Error with
+// the failed payment (Decline).
+func (c *Client) PayOrders(ctx context.Context, in api.OrdersPay, opts ...Option) (*api.Payment, error) {
+	return send[api.Payment](ctx, c, http.MethodPost, "/v1/orders/pay", in, opts)
+}
+
+// CreateSubscription starts a subscription.
+func (c *Client) CreateSubscription(ctx context.Context, in api.SubscriptionCreate, opts ...Option) (*api.Subscription, error) {
+	return send[api.Subscription](ctx, c, http.MethodPost, "/v1/subscriptions", in, opts)
+}
+
+// Subscription retrieves a subscription.
+func (c *Client) Subscription(ctx context.Context, id string) (*api.Subscription, error) {
+	return send[api.Subscription](ctx, c, http.MethodGet, "/v1/subscriptions/"+url.PathEscape(id), nil, nil)
+}
+
+// Subscriptions lists subscriptions (filter: customerId).
+func (c *Client) Subscriptions(ctx context.Context, p ListParams) (*List[api.Subscription], error) {
+	return list[api.Subscription](ctx, c, "/v1/subscriptions", p)
+}
+
+// UpdateSubscription changes a subscription's method or metadata.
+func (c *Client) UpdateSubscription(ctx context.Context, id string, in api.SubscriptionUpdate, opts ...Option) (*api.Subscription, error) {
+	return send[api.Subscription](ctx, c, http.MethodPatch, "/v1/subscriptions/"+url.PathEscape(id), in, opts)
+}
+
+// CancelSubscription stops a subscription's renewals.
+func (c *Client) CancelSubscription(ctx context.Context, id string, opts ...Option) (*api.Subscription, error) {
+	return send[api.Subscription](ctx, c, http.MethodPost, "/v1/subscriptions/"+url.PathEscape(id)+"/cancel", nil, opts)
+}

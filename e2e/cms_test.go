@@ -167,7 +167,7 @@ func TestCMSCartCharge(t *testing.T) {
 		if pay.Metadata["utm_source"] != "newsletter" || pay.Metadata["utm_campaign"] != "spring" {
 			t.Errorf("metadata: %v", pay.Metadata)
 		}
-		if o := pay.Order; o == nil || o.Subtotal != 4497 || o.Discount != 450 || o.Shipping != 490 || o.CouponCode == nil || *o.CouponCode != "TENOFF" ||
+		if o := pay.CatalogOrder; o == nil || o.Subtotal != 4497 || o.Discount != 450 || o.Shipping != 490 || o.CouponCode == nil || *o.CouponCode != "TENOFF" ||
 			o.IPAddress == nil || *o.IPAddress != "203.0.113.7" || o.IPCountry == nil || *o.IPCountry != "DE" || o.Source == nil || *o.Source != "web" ||
 			o.ShippingAddress == nil || o.ShippingAddress.PostalCode != "10115" || len(o.Lines) != 2 || o.Lines[0].Quantity != 2 || o.StockReleased {
 			t.Errorf("the payment's order (evidence, totals): %s", String(o))

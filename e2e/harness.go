@@ -20,6 +20,7 @@ import (
 	"github.com/tillpay/till/checkout"
 	"github.com/tillpay/till/client"
 	"github.com/tillpay/till/dialect/cms"
+	"github.com/tillpay/till/dialect/orders"
 	tillhttp "github.com/tillpay/till/http"
 	"github.com/tillpay/till/middleware"
 	"github.com/tillpay/till/pdf"
@@ -162,14 +163,15 @@ func Start(tb testing.TB, b Backend, opts ...Options) *Env {
 		},
 		Connectors: o.Connectors,
 	})
-	// The same composition as till serve: the native API, the CMS dialect
-	// under /cms/ and, under /pay/, the pages in their own middleware
+	// The same composition as till serve: the native API, the CMS and
+	// Orders dialects and, under /pay/, the pages in their own middleware
 	// stack.
 	native := tillhttp.New(env.Service, tillhttp.Options{PublicBaseURL: base, AdminToken: o.AdminToken,
 		Logger: log, RateLimit: o.RateLimit})
 	pages := checkout.New(env.Service, checkout.Options{Logger: log})
 	srv.Config.Handler = middleware.ByPrefix(native,
 		middleware.Prefix{Path: "/cms/", Handler: cms.New(env.Service, cms.Options{Logger: log, RateLimit: o.RateLimit})},
+		middleware.Prefix{Path: orders.Prefix, Handler: orders.New(env.Service, orders.Options{Logger: log, RateLimit: o.RateLimit})},
 		middleware.Prefix{Path: "/pay/", Handler: middleware.Stack(pages, middleware.Options{ErrorWriter: pages.WriteError, Logger: log})})
 	srv.Start()
 	env.URL = base
@@ -253,6 +255,9 @@ func Bool(b bool) *bool { return &b }
 
 // Str returns a pointer to s.
 func Str(s string) *string { return &s }
+
+// Ptr returns a pointer to v.
+func Ptr[T any](v T) *T { return &v }
 
 // Int64 returns a pointer to n.
 func Int64(n int64) *int64 { return &n }

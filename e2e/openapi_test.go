@@ -494,6 +494,24 @@ func TestOpenAPIConformance(t *testing.T) {
 	}
 	sc.do(call{method: "GET", path: "/v1/test/emails?limit=1&to=jana@example.com", status: 200})
 
+	// Orders and subscriptions.
+	var order, spare api.Order
+	sc.data(sc.do(call{method: "POST", path: "/v1/orders", status: 200, body: api.OrderCreate{CustomerID: cust.ID, Currency: "EUR",
+		Lines: []api.LineItemInput{{Description: "Box", Quantity: Amount(2), UnitAmount: Amount(1500)}}, Description: "Order 1"}}), &order)
+	sc.data(sc.do(call{method: "POST", path: "/v1/orders", status: 200, body: `{"customerId":"` + cust.ID + `","currency":"EUR","lines":[{"description":"Spare","quantity":1,"unitAmount":100}],"metadata":{"shop":"1"}}`}), &spare)
+	sc.do(call{method: "GET", path: "/v1/orders?limit=5&customerId=" + cust.ID, status: 200})
+	sc.do(call{method: "POST", path: "/v1/orders/pay", status: 200, body: api.OrdersPay{Orders: []string{order.ID}}})
+	sc.do(call{method: "GET", path: "/v1/orders/" + order.ID, status: 200})
+	sc.do(call{method: "POST", path: "/v1/orders/" + spare.ID + "/cancel", status: 200})
+	var sub api.Subscription
+	sc.data(sc.do(call{method: "POST", path: "/v1/subscriptions", status: 200, body: api.SubscriptionCreate{CustomerID: cust.ID, Currency: "EUR",
+		Items: []api.LineItemInput{{Description: "Plan", Quantity: Amount(1), UnitAmount: Amount(900)}}, Interval: "month",
+		StartDate: Ptr(time.Now().Add(48 * time.Hour))}}), &sub)
+	sc.do(call{method: "GET", path: "/v1/subscriptions?limit=5", status: 200})
+	sc.do(call{method: "GET", path: "/v1/subscriptions/" + sub.ID, status: 200})
+	sc.do(call{method: "PATCH", path: "/v1/subscriptions/" + sub.ID, status: 200, body: `{"metadata":{"plan":"pro"},"paymentMethodId":""}`})
+	sc.do(call{method: "POST", path: "/v1/subscriptions/" + sub.ID + "/cancel", status: 200, body: `{}`})
+
 	// Stripe's webhooks, for live mode on Stripe.
 	const hookSecret = "whsec_openapiConformance000"
 	sc.do(call{method: "PATCH", path: "/v1/account", key: env.Keys.LiveSecretKey, status: 200,

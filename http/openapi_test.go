@@ -335,6 +335,13 @@ var wireTypes = []struct {
 	{"Customer", reflect.TypeFor[api.Customer](), false},
 	{"CustomerCreate", reflect.TypeFor[api.CustomerCreate](), true},
 	{"CustomerSessionCreate", reflect.TypeFor[api.CustomerSessionCreate](), true},
+	{"Order", reflect.TypeFor[api.Order](), false},
+	{"OrderLine", reflect.TypeFor[api.OrderLine](), false},
+	{"OrderCreate", reflect.TypeFor[api.OrderCreate](), true},
+	{"OrdersPay", reflect.TypeFor[api.OrdersPay](), true},
+	{"Subscription", reflect.TypeFor[api.Subscription](), false},
+	{"SubscriptionCreate", reflect.TypeFor[api.SubscriptionCreate](), true},
+	{"SubscriptionUpdate", reflect.TypeFor[api.SubscriptionUpdate](), true},
 	{"CustomerSession", reflect.TypeFor[api.CustomerSession](), false},
 	{"CustomerUpdate", reflect.TypeFor[api.CustomerUpdate](), true},
 	{"DeletedObject", reflect.TypeFor[api.DeletedObject](), false},
@@ -405,8 +412,8 @@ var wireTypes = []struct {
 	{"ShippingRate", reflect.TypeFor[api.ShippingRate](), false},
 	{"CouponCreate", reflect.TypeFor[api.CouponCreate](), true},
 	{"Coupon", reflect.TypeFor[api.Coupon](), false},
-	{"Order", reflect.TypeFor[api.Order](), false},
-	{"OrderLine", reflect.TypeFor[api.OrderLine](), false},
+	{"CatalogOrder", reflect.TypeFor[api.CatalogOrder](), false},
+	{"CatalogOrderLine", reflect.TypeFor[api.CatalogOrderLine](), false},
 }
 
 // TestOpenAPIWireTypes checks each schema against its Go type: the same

@@ -35,8 +35,13 @@ func linkParams(in api.PaymentLinkRequest) service.PaymentLinkParams {
 }
 
 func paymentUpdateParams(in api.PaymentUpdate) service.PaymentUpdateParams {
-	return service.PaymentUpdateParams{Metadata: in.Metadata, ScheduledAt: in.ScheduledAt,
+	out := service.PaymentUpdateParams{Metadata: in.Metadata, ScheduledAt: in.ScheduledAt,
 		PaymentMethodID: in.PaymentMethodID, Active: in.Active}
+	if in.BillingAddress != nil {
+		a := in.BillingAddress.Domain()
+		out.BillingAddress = &a
+	}
+	return out
 }
 
 func captureParams(in api.CaptureRequest) service.CaptureParams {

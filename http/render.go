@@ -48,6 +48,10 @@ func view(v any, livemode bool) any {
 		return api.WebhookEndpointWithSecretOf(o.Endpoint, o.Secret)
 	case *service.Resend:
 		return api.Resend{Object: "webhook_resend", EventID: o.EventID, EndpointIDs: o.EndpointIDs}
+	case *service.OrderView:
+		return api.OrderOf(o.Order, o.Status)
+	case *service.SubscriptionView:
+		return api.SubscriptionOf(o.Subscription, o.Status)
 	case *till.CustomerSession:
 		return api.CustomerSessionOf(o)
 	case *service.NewSession:

@@ -13,7 +13,13 @@ import (
 
 // routeTable is every endpoint of the native API.
 func (s *Server) routeTable() []Route {
-	return append([]Route{
+	return append(append(s.coreRoutes(), s.orderRoutes()...), s.catalogRoutes()...)
+}
+
+// coreRoutes are the endpoints of accounts, customers, payments, documents,
+// events and webhooks, and the test-mode and admin tools.
+func (s *Server) coreRoutes() []Route {
+	return []Route{
 		{Method: "GET", Path: "/healthz", Summary: "Liveness", auth: authNone, h: s.healthz},
 		{Method: "GET", Path: "/readyz", Summary: "Readiness", auth: authNone, h: s.readyz},
 		{Method: "GET", Path: "/openapi.json", Summary: "This API's OpenAPI document", auth: authNone, h: s.openapi},
@@ -80,7 +86,7 @@ func (s *Server) routeTable() []Route {
 		{Method: "POST", Path: "/v1/admin/accounts", Summary: "Create an account with its keys (admin)", auth: authAdmin, h: s.adminCreateAccount},
 		{Method: "POST", Path: "/v1/admin/accounts/{id}/keys", Summary: "Create an API key (admin)", auth: authAdmin, h: s.adminCreateKey},
 		{Method: "DELETE", Path: "/v1/admin/keys/{id}", Summary: "Revoke an API key (admin)", auth: authAdmin, h: s.adminRevokeKey},
-	}, s.catalogRoutes()...)
+	}
 }
 
 // processorHook receives the webhooks of processor name for an account:

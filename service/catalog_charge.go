@@ -63,12 +63,12 @@ type CatalogChargeParams struct {
 // resolve turns it into the order it sells.
 type catalogCharge struct {
 	in    CatalogChargeParams
-	order *till.Order
+	order *till.CatalogOrder
 }
 
 // ChargeCatalog charges a customer's saved payment method for catalogue
 // objects, through the same units of work as Charge: the payment, with its
-// line items and Order, is recorded together with the reservation of its
+// line items and CatalogOrder, is recorded together with the reservation of its
 // stock and claims (coupon redemptions, once-per-user items), before the
 // processor is called. A request for more than an item has left is refused
 // with state_conflict and nothing is charged; a customer session may charge
@@ -85,7 +85,7 @@ func (s *Service) ChargeCatalog(ctx context.Context, c *Caller, idem *Idem, in C
 	if err != nil {
 		return nil, err
 	}
-	return s.chargeWith(ctx, c, idem, req)
+	return s.charge(ctx, c, idem, req)
 }
 
 // validateCatalogCharge checks a catalogue charge without the store.
@@ -187,7 +187,7 @@ func validateCatalogCharge(in CatalogChargeParams) (*chargeInput, error) {
 func (k *catalogCharge) resolve(ctx context.Context, tx till.Tx, scope till.Scope, a *till.Account, o *order) error {
 	in := k.in
 	cur := o.currency
-	ord := &till.Order{ShippingAddress: in.ShippingAddress, BillingAddress: in.BillingAddress, VATCountry: in.VATCountry,
+	ord := &till.CatalogOrder{ShippingAddress: in.ShippingAddress, VATCountry: in.VATCountry,
 		Evidence: till.TaxEvidence{IPAddress: in.IPAddress, Country: in.IPCountry},
 		Source:   strings.TrimSpace(in.Source), Page: strings.TrimSpace(in.Page), Button: strings.TrimSpace(in.Button)}
 	var v till.Validator
@@ -223,7 +223,7 @@ func (k *catalogCharge) resolve(ctx context.Context, tx till.Tx, scope till.Scop
 	var weight int64
 	products := map[string]*till.Product{}
 	for _, w := range wants {
-		var line till.OrderLine
+		var line till.CatalogLine
 		var custom bool
 		var currency string
 		if w.article.set() {
@@ -232,7 +232,7 @@ func (k *catalogCharge) resolve(ctx context.Context, tx till.Tx, scope till.Scop
 				v.Add(w.field, "no such article: %s", w.article)
 				continue
 			}
-			line = till.OrderLine{Kind: till.CatalogArticle, ArticleID: art.ID, ArticleNumber: art.Number, Description: art.Title,
+			line = till.CatalogLine{Kind: till.CatalogArticle, ArticleID: art.ID, ArticleNumber: art.Number, Description: art.Title,
 				Quantity: w.qty, UnitPrice: art.Price}
 			custom, currency = art.CustomPrice, art.Currency
 		} else {
@@ -250,7 +250,7 @@ func (k *catalogCharge) resolve(ctx context.Context, tx till.Tx, scope till.Scop
 				v.Add(w.field, "product %s has no item %s", w.product, w.item)
 				continue
 			}
-			line = till.OrderLine{Kind: till.CatalogItem, ProductID: p.ID, ProductNumber: p.Number, ProductName: p.Name,
+			line = till.CatalogLine{Kind: till.CatalogItem, ProductID: p.ID, ProductNumber: p.Number, ProductName: p.Name,
 				ItemID: it.ID, ItemNumber: it.Number, Description: p.Name + " – " + it.Description, SKU: it.SKU,
 				Quantity: w.qty, UnitPrice: it.Price, Shippable: it.Shippable, WeightGrams: it.WeightGrams, OncePerUser: it.OncePerUser}
 			custom, currency = it.CustomPrice, it.Currency
@@ -376,7 +376,7 @@ func couponDiscount(cp *till.Coupon, subtotal int64, cur till.Currency) (int64, 
 // discount shared over them in proportion to their amounts (a line whose
 // share does not divide by its quantity is shown as one line of its
 // total), and shipping as a line of its own.
-func orderLineItems(ord *till.Order, rate *till.ShippingRate, cur till.Currency) []till.LineItem {
+func orderLineItems(ord *till.CatalogOrder, rate *till.ShippingRate, cur till.Currency) []till.LineItem {
 	shares := make([]int64, len(ord.Lines))
 	if ord.Discount > 0 && ord.Subtotal > 0 {
 		var given int64
@@ -414,7 +414,7 @@ func orderLineItems(ord *till.Order, rate *till.ShippingRate, cur till.Currency)
 }
 
 // orderDescription is a payment's description of an order.
-func orderDescription(ord *till.Order) string {
+func orderDescription(ord *till.CatalogOrder) string {
 	if len(ord.Lines) == 1 {
 		l := ord.Lines[0]
 		if l.Quantity == 1 {
@@ -432,7 +432,7 @@ func orderDescription(ord *till.Order) string {
 // charges of the last unit take turns and exactly one gets it. It may run
 // again when the unit is retried: it starts from the order as resolved.
 func (s *Service) reserveOrder(ctx context.Context, tx till.Tx, scope till.Scope, p *till.Payment, now time.Time) error {
-	ord := p.Order
+	ord := p.CatalogOrder
 	products := map[string]*till.Product{}
 	var order []string
 	for i := range ord.Lines {
@@ -538,10 +538,10 @@ func (s *Service) bumpCatalog(ctx context.Context, tx till.Tx, o till.CatalogObj
 
 // releaseOrder gives back what the order of a payment that did not take
 // the money reserved: the units to their items' stock, the coupon's
-// redemption and the claims. It runs once per payment (Order.Released);
+// redemption and the claims. It runs once per payment (CatalogOrder.Released);
 // a payment without an order is left alone.
 func (s *Service) releaseOrder(ctx context.Context, tx till.Tx, scope till.Scope, p *till.Payment, now time.Time) error {
-	ord := p.Order
+	ord := p.CatalogOrder
 	if ord == nil || ord.Released {
 		return nil
 	}

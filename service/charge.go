@@ -25,12 +25,12 @@ func (s *Service) Charge(ctx context.Context, c *Caller, idem *Idem, in ChargePa
 	if err != nil {
 		return nil, err
 	}
-	return s.chargeWith(ctx, c, idem, req)
+	return s.charge(ctx, c, idem, req)
 }
 
-// chargeWith runs a validated charge: the idempotent unit of work that
-// records the payment, the processor call and the settlement.
-func (s *Service) chargeWith(ctx context.Context, c *Caller, idem *Idem, req *chargeInput) (*till.Payment, error) {
+// charge is Charge after validation (PayOrders and subscription renewals
+// charge this way too).
+func (s *Service) charge(ctx context.Context, c *Caller, idem *Idem, req *chargeInput) (*till.Payment, error) {
 	var out *till.Payment
 	var resultErr error
 	err := s.idempotent(ctx, c, idem, OpCharge, &out, func() error {
@@ -111,10 +111,10 @@ func (s *Service) startCharge(ctx context.Context, c *Caller, idem *Idem, req *c
 		Currency: req.currency.Code, Amount: req.amount, Description: req.description, Metadata: req.metadata,
 		TaxBehavior: behavior, TaxCountry: req.taxCountry, LineItems: req.lines, Capture: req.capture, Active: true,
 		ReceiptEmail: req.receiptEmail, SendReceipt: req.sendReceipt, ScheduledAt: req.scheduledAt,
-		Version: 1, CreatedAt: now, UpdatedAt: now,
+		OrderIDs: req.orders, SubscriptionID: req.subscriptionID, Version: 1, CreatedAt: now, UpdatedAt: now,
 	}
 	if req.catalog != nil {
-		p.Order = req.catalog.order
+		p.CatalogOrder, p.BillingAddress = req.catalog.order, req.catalog.in.BillingAddress
 	}
 	if err := computeTax(a, cust, p, now); err != nil {
 		return nil, err
@@ -141,6 +141,11 @@ func (s *Service) startCharge(ctx context.Context, c *Caller, idem *Idem, req *c
 		}
 		if err := tx.CreatePayment(ctx, p); err != nil {
 			return err
+		}
+		if len(req.orders) > 0 {
+			if err := s.takeOrders(ctx, tx, p, req.orders, now); err != nil {
+				return err
+			}
 		}
 		if p.Status == till.StatusScheduled {
 			if err := s.scheduleTask(ctx, tx, a, p); err != nil {

@@ -22,6 +22,10 @@ type chargeInput struct {
 	// catalog, for a catalogue charge, resolves what is sold into the
 	// order's amount and lines when the charge reads its customer.
 	catalog *catalogCharge
+	// orders are the orders the charge pays (PayOrders); subscriptionID
+	// the subscription it renews.
+	orders         []string
+	subscriptionID string
 }
 
 // validateCharge checks a charge request without touching the store, naming

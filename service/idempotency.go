@@ -77,6 +77,11 @@ const (
 	OpCatalogUpdate     Operation = "catalog.update"
 	OpSessionCreate     Operation = "customer_session.create"
 	OpSessionRevoke     Operation = "customer_session.revoke"
+	OpOrderCreate       Operation = "order.create"
+	OpOrderCancel       Operation = "order.cancel"
+	OpSubscriptionMake  Operation = "subscription.create"
+	OpSubscriptionEdit  Operation = "subscription.update"
+	OpSubscriptionStop  Operation = "subscription.cancel"
 )
 
 // legacyAPI is the API migration 6 assigned the keys stored before keys

@@ -52,6 +52,8 @@ type PaymentUpdateParams struct {
 	ScheduledAt     *time.Time
 	PaymentMethodID *string
 	Active          *bool
+	// BillingAddress replaces the payment's billing address (any time).
+	BillingAddress *till.Address
 }
 
 // CaptureParams captures a hold; a nil Amount captures all of it.

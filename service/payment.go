@@ -40,9 +40,10 @@ func (s *Service) ListPayments(ctx context.Context, c *Caller, f till.PaymentFil
 	return out, more, err
 }
 
-// UpdatePayment applies a PATCH: metadata at any time; scheduledAt,
-// paymentMethodId and active only while the payment waits (scheduled or
-// retry_scheduled).
+// UpdatePayment applies a PATCH: metadata and the billing address at any
+// time; scheduledAt, paymentMethodId and active only while the payment
+// waits (scheduled or retry_scheduled). A customer session changes only
+// its own payments.
 func (s *Service) UpdatePayment(ctx context.Context, c *Caller, idem *Idem, id string, in PaymentUpdateParams) (*till.Payment, error) {
 	var v till.Validator
 	till.ValidateMetadata(&v, "metadata", in.Metadata)
@@ -57,6 +58,9 @@ func (s *Service) UpdatePayment(ctx context.Context, c *Caller, idem *Idem, id s
 				return err
 			}
 			p, err := tx.Payment(ctx, c.Scope(), id)
+			if err == nil && !c.sees(p.CustomerID) {
+				err = till.NotFound("payment", id)
+			}
 			if err != nil {
 				return err
 			}
@@ -64,6 +68,10 @@ func (s *Service) UpdatePayment(ctx context.Context, c *Caller, idem *Idem, id s
 			now := s.now(a, c.Livemode)
 			// Its own validator: a unit run again must not repeat details.
 			var v till.Validator
+			if in.BillingAddress != nil {
+				addr := validateAddress(&v, "billingAddress", in.BillingAddress)
+				p.BillingAddress = &addr
+			}
 			waiting := p.Status == till.StatusScheduled || p.Status == till.StatusRetryScheduled
 			if (in.ScheduledAt != nil || in.PaymentMethodID != nil || in.Active != nil) && !waiting {
 				return till.Conflict("scheduledAt, paymentMethodId and active can only change while a payment is scheduled or retry_scheduled; this one is %s.", p.Status)
@@ -143,7 +151,7 @@ func (s *Service) queueAt(ctx context.Context, tx till.Tx, a *till.Account, p *t
 // exhausted policies leave the payment failed. A catalogue charge is never
 // retried: its failure gave its stock back (releaseOrder).
 func (s *Service) maybeRetry(ctx context.Context, tx till.Tx, a *till.Account, p *till.Payment, soft bool, now time.Time) error {
-	if !soft || p.Kind != till.KindCharge || !a.RetryPolicy.Enabled || p.Order != nil {
+	if !soft || p.Kind != till.KindCharge || !a.RetryPolicy.Enabled || p.CatalogOrder != nil {
 		return nil
 	}
 	tries := 0

@@ -30,6 +30,7 @@ func (s *Service) taskHandlers() map[string]func(context.Context, *till.Task) er
 		taskPaymentExpiry:   s.expirePayment,
 		taskRefundReconcile: s.reconcileRefund,
 		taskReceipt:         s.sendReceipt,
+		taskRenew:           s.renew,
 	}
 }
 

@@ -48,6 +48,7 @@ func Run(t *testing.T, open Open) {
 		{"Webhooks", testWebhooks},
 		{"CustomerSessions", testCustomerSessions},
 		{"Catalog", testCatalog},
+		{"OrdersAndSubscriptions", testOrders},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := open(t)

@@ -22,6 +22,7 @@ import (
 	"github.com/tillpay/till/api"
 	"github.com/tillpay/till/checkout"
 	"github.com/tillpay/till/dialect/cms"
+	"github.com/tillpay/till/dialect/orders"
 	tillhttp "github.com/tillpay/till/http"
 	"github.com/tillpay/till/metrics"
 	"github.com/tillpay/till/middleware"
@@ -229,9 +230,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	})
 	pages := checkout.New(svc, checkout.Options{Logger: log})
 	storefront := cms.New(svc, cms.Options{Logger: log, RateLimit: cfg.rateLimit, Observe: obs.Request})
+	ordersAPI := orders.New(svc, orders.Options{Logger: log, RateLimit: cfg.rateLimit})
 	observe := middleware.RouteObserver(obs.Request)
 	handler := middleware.ByPrefix(native,
 		middleware.Prefix{Path: "/cms/", Handler: storefront},
+		middleware.Prefix{Path: orders.Prefix, Handler: ordersAPI},
 		middleware.Prefix{Path: "/pay/", Handler: middleware.Stack(pages, middleware.Options{ErrorWriter: pages.WriteError, Logger: log,
 			Observe: observe.By(pages.Route)})},
 		middleware.Prefix{Path: "/metrics/", Handler: middleware.Stack(obs.Handler(cfg.metricsToken), middleware.Options{Logger: log,

@@ -101,16 +101,16 @@ var messages = map[string]string{
 func PaymentOf(p *till.Payment) Payment {
 	cur, _ := till.LookupCurrency(p.Currency)
 	money := func(n int64) json.Number { return json.Number(till.FormatAmount(n, cur)) }
-	ord := p.Order
+	ord := p.CatalogOrder
 	if ord == nil {
-		ord = &till.Order{}
+		ord = &till.CatalogOrder{}
 	}
 	status := statuses[p.Status]
 	out := Payment{ID: p.ID, Price: money(p.AmountTotal), Status: status, ResponseMessage: messages[status],
 		LastUpdate: p.UpdatedAt.UTC(), Timestamp: p.CreatedAt.UTC(), UserID: p.CustomerID, PaymentMethod: "card",
 		Currency: p.Currency, Cart: []CartLine{}, Subtotal: money(ord.Subtotal), Shipping: money(ord.Shipping), Tax: money(p.TaxAmount),
 		Discount: money(ord.Discount), Total: money(p.AmountTotal), ShippingPrice: money(ord.Shipping), TaxPrice: money(p.TaxAmount),
-		Address: addressOf(ord.BillingAddress), ShippingAddress: addressOf(ord.ShippingAddress)}
+		Address: addressOf(p.BillingAddress), ShippingAddress: addressOf(ord.ShippingAddress)}
 	if p.Failure != nil {
 		out.ResponseMessage = p.Failure.Message
 	}

@@ -1,8 +1,8 @@
--- 0009: the catalogue, the same tables as the SQLite store's 0009: objects
+-- 0010: the catalogue, the same tables as the SQLite store's 0010: objects
 -- of every kind in one table with a per-account number unique per account,
 -- mode and kind and an optional key unique among objects not deleted; the
 -- counters of those numbers; the claims payments make on coupons and
--- once-per-user items. (0008 is customer sessions.)
+-- once-per-user items. (0008 is customer sessions, 0009 orders and subscriptions.)
 
 CREATE TABLE catalog_objects (
     seq        bigserial PRIMARY KEY,

@@ -1,10 +1,10 @@
--- 0009: the catalogue (products with their items, articles, carts, shipping
+-- 0010: the catalogue (products with their items, articles, carts, shipping
 -- rates, coupons) in one table told apart by kind, each object with a
 -- per-account number unique per account, mode and kind (the CMS dialect's
 -- integer ids) and an optional key unique among objects not deleted (a
 -- coupon's code, a shipping rate's provider, country and currency); the
 -- counters of those numbers; and the claims payments make on coupons and
--- once-per-user items. (0008 is customer sessions.)
+-- once-per-user items. (0008 is customer sessions, 0009 orders and subscriptions.)
 
 CREATE TABLE catalog_objects (
     seq        INTEGER PRIMARY KEY AUTOINCREMENT,
