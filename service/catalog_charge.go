@@ -93,6 +93,7 @@ func validateCatalogCharge(in CatalogChargeParams) (*chargeInput, error) {
 	var v till.Validator
 	out := &chargeInput{capture: true, sendReceipt: true, catalog: &catalogCharge{in: in}}
 	out.customerID = validText(&v, "customerId", in.CustomerID, true, 255)
+	out.catalog.in.CustomerID = out.customerID
 	out.pmID = strings.TrimSpace(in.PaymentMethodID)
 	out.currency, _ = validCurrency(&v, "currency", in.Currency)
 	targets := 0
