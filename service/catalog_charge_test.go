@@ -62,7 +62,7 @@ func TestCouponDiscount(t *testing.T) {
 	}{
 		{till.Coupon{PercentOff: 100_000}, 4497, 450, false}, // 449.7 → 450
 		{till.Coupon{PercentOff: 125_000}, 1000, 125, false},
-		{till.Coupon{PercentOff: 50_000}, 1, 0, false}, // 0.05 → 0
+		{till.Coupon{PercentOff: 50_000}, 1, 0, false},  // 0.05 → 0
 		{till.Coupon{PercentOff: 500_000}, 1, 1, false}, // 0.5 → 1 (half up)
 		{till.Coupon{AmountOff: 300, Currency: "EUR"}, 1000, 300, false},
 		{till.Coupon{AmountOff: 3000, Currency: "EUR"}, 1000, 1000, false},
