@@ -117,6 +117,12 @@ type CartCreate struct {
 	Metadata   till.Metadata   `json:"metadata"`
 }
 
+// CartUpdate changes a cart: lines, when sent, replace its lines.
+type CartUpdate struct {
+	Lines    []CartLineInput `json:"lines"`
+	Metadata till.Metadata   `json:"metadata"`
+}
+
 // CartLineInput is one line of a new cart: productId with itemId, or
 // articleId.
 type CartLineInput struct {

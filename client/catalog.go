@@ -52,3 +52,8 @@ func (c *Client) Coupon(ctx context.Context, id string) (*api.Coupon, error) {
 func (c *Client) Products(ctx context.Context, p ListParams) (*List[api.Product], error) {
 	return list[api.Product](ctx, c, "/v1/products", p)
 }
+
+// UpdateCart replaces a cart's lines or changes its metadata.
+func (c *Client) UpdateCart(ctx context.Context, id string, in api.CartUpdate, opts ...Option) (*api.Cart, error) {
+	return send[api.Cart](ctx, c, http.MethodPatch, "/v1/carts/"+url.PathEscape(id), in, opts)
+}

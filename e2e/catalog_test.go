@@ -97,6 +97,15 @@ func TestCatalogCRUD(t *testing.T) {
 		if cart.Number != 1 || len(cart.Lines) != 2 || cart.Lines[1].ArticleID == nil || *cart.Lines[1].ArticleID != art.ID {
 			t.Fatalf("cart: %+v", cart)
 		}
+		cart = Must[*api.Cart](t)(c.UpdateCart(ctx, cart.ID, api.CartUpdate{Lines: []api.CartLineInput{{ArticleID: art.ID, Quantity: 3}},
+			Metadata: map[string]string{"note": "gift"}}))
+		if len(cart.Lines) != 1 || cart.Lines[0].Quantity != 3 || cart.Metadata["note"] != "gift" {
+			t.Fatalf("updated cart: %+v", cart)
+		}
+		_, err = c.UpdateCart(ctx, cart.ID, api.CartUpdate{Lines: []api.CartLineInput{{ArticleID: "art_nothing", Quantity: 1}}})
+		if ce := APIError(t, err, 400, "validation_error"); ce.Param != "lines[0].articleId" {
+			t.Errorf("a cart line of nothing: %+v", ce)
+		}
 	})
 }
 

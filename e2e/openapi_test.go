@@ -568,6 +568,7 @@ func TestOpenAPIConformance(t *testing.T) {
 		{ProductID: prod.ID, ItemID: prod.Items[0].ID, Quantity: 2}, {ArticleID: art.ID, Quantity: 1}}}}), &cart)
 	sc.do(call{method: "GET", path: "/v1/carts", status: 200})
 	sc.do(call{method: "GET", path: "/v1/carts/" + cart.ID, status: 200})
+	sc.do(call{method: "PATCH", path: "/v1/carts/" + cart.ID, status: 200, body: api.CartUpdate{Metadata: map[string]string{"note": "gift"}}})
 	var rate api.ShippingRate
 	sc.data(sc.do(call{method: "POST", path: "/v1/shipping-rates", status: 200, body: `{"provider":"dhl","country":"DE","amount":490,"currency":"EUR","maxWeightGrams":30000}`}), &rate)
 	sc.do(call{method: "GET", path: "/v1/shipping-rates", status: 200})

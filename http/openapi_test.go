@@ -406,6 +406,7 @@ var wireTypes = []struct {
 	{"Article", reflect.TypeFor[api.Article](), false},
 	{"CartCreate", reflect.TypeFor[api.CartCreate](), true},
 	{"CartLineInput", reflect.TypeFor[api.CartLineInput](), true},
+	{"CartUpdate", reflect.TypeFor[api.CartUpdate](), true},
 	{"Cart", reflect.TypeFor[api.Cart](), false},
 	{"CartLine", reflect.TypeFor[api.CartLine](), false},
 	{"ShippingRateCreate", reflect.TypeFor[api.ShippingRateCreate](), true},

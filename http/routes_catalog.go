@@ -41,6 +41,7 @@ func (s *Server) catalogRoutes() []Route {
 		{Method: "POST", Path: "/v1/carts", Summary: "Create a customer's cart", auth: authSecret, h: s.createCart},
 		{Method: "GET", Path: "/v1/carts", Summary: "List carts", auth: authSecret, h: s.listCatalog(cartKind)},
 		{Method: "GET", Path: "/v1/carts/{id}", Summary: "Retrieve a cart", auth: authSecret, h: s.getCatalog(cartKind)},
+		{Method: "PATCH", Path: "/v1/carts/{id}", Summary: "Replace a cart's lines or change its metadata", auth: authSecret, h: s.updateCart},
 		{Method: "DELETE", Path: "/v1/carts/{id}", Summary: "Delete a cart", auth: authSecret, h: s.deleteCatalog(cartKind)},
 		{Method: "POST", Path: "/v1/shipping-rates", Summary: "Create a shipping rate", auth: authSecret, h: s.createShippingRate},
 		{Method: "GET", Path: "/v1/shipping-rates", Summary: "List shipping rates", auth: authSecret, h: s.listCatalog(shippingRateKind)},
@@ -98,12 +99,28 @@ func (s *Server) createArticle(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) createCart(w http.ResponseWriter, r *http.Request) {
 	mutate(s, w, r, func(c *service.Caller, idem *idemRequest, in api.CartCreate) (any, error) {
-		p := service.CartParams{CustomerID: in.CustomerID, Metadata: in.Metadata}
-		for _, l := range in.Lines {
-			p.Lines = append(p.Lines, service.CartLineParams{ProductID: l.ProductID, ItemID: l.ItemID, ArticleID: l.ArticleID, Quantity: l.Quantity})
-		}
-		return nilIfErr(s.svc.CreateCart(r.Context(), c, idem, p))
+		return nilIfErr(s.svc.CreateCart(r.Context(), c, idem, service.CartParams{CustomerID: in.CustomerID,
+			Lines: cartLineParams(in.Lines), Metadata: in.Metadata}))
 	})
+}
+
+func (s *Server) updateCart(w http.ResponseWriter, r *http.Request) {
+	mutate(s, w, r, func(c *service.Caller, idem *idemRequest, in api.CartUpdate) (any, error) {
+		return nilIfErr(s.svc.UpdateCart(r.Context(), c, idem, r.PathValue("id"), service.CartUpdateParams{
+			Lines: cartLineParams(in.Lines), Metadata: in.Metadata}))
+	})
+}
+
+// cartLineParams converts cart lines; nil stays nil (no change).
+func cartLineParams(in []api.CartLineInput) []service.CartLineParams {
+	if in == nil {
+		return nil
+	}
+	out := make([]service.CartLineParams, len(in))
+	for i, l := range in {
+		out[i] = service.CartLineParams{ProductID: l.ProductID, ItemID: l.ItemID, ArticleID: l.ArticleID, Quantity: l.Quantity}
+	}
+	return out
 }
 
 func (s *Server) createShippingRate(w http.ResponseWriter, r *http.Request) {

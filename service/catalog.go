@@ -348,8 +348,65 @@ func (s *Service) CreateCart(ctx context.Context, c *Caller, idem *Idem, in Cart
 	cart := &till.Cart{CatalogEntry: s.newEntry(c, till.CatalogCart, till.PrefixCart, "")}
 	cart.CustomerID = validText(&v, "customerId", in.CustomerID, true, 255)
 	cart.Metadata = validMetadata(&v, in.Metadata)
-	validLineCount(&v, "lines", len(in.Lines))
-	for i, l := range in.Lines {
+	cart.Lines = validCartLines(&v, in.Lines)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	scope := c.Scope()
+	err := s.createCatalog(ctx, c, idem, cart, func(tx till.Tx) error {
+		if cust, err := tx.Customer(ctx, scope, cart.CustomerID); err != nil || cust.Deleted {
+			return paramNotFound("customer", cart.CustomerID, "customerId")
+		}
+		return checkCartLines(ctx, tx, scope, cart.Lines)
+	}, nil)
+	return cart, err
+}
+
+// CartUpdateParams changes a cart: Lines, when not nil, replace its lines;
+// metadata keys set to "" are removed.
+type CartUpdateParams struct {
+	Lines    []CartLineParams
+	Metadata till.Metadata
+}
+
+// UpdateCart replaces a cart's lines or changes its metadata.
+func (s *Service) UpdateCart(ctx context.Context, c *Caller, idem *Idem, id string, in CartUpdateParams) (*till.Cart, error) {
+	var v till.Validator
+	var lines []till.CartLine
+	if in.Lines != nil {
+		lines = validCartLines(&v, in.Lines)
+	}
+	till.ValidateMetadata(&v, "metadata", in.Metadata)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	out := new(till.Cart)
+	err := s.idempotent(ctx, c, idem, OpCatalogUpdate, out, func() error {
+		return s.store.Update(ctx, func(tx till.Tx) error {
+			if err := catalogObject(ctx, tx, c.Scope(), till.CatalogCart, id, out); err != nil {
+				return err
+			}
+			if in.Lines != nil {
+				if err := checkCartLines(ctx, tx, c.Scope(), lines); err != nil {
+					return err
+				}
+				out.Lines = lines
+			}
+			out.Metadata = till.MergeMetadata(out.Metadata, in.Metadata)
+			if err := s.bumpCatalog(ctx, tx, out, s.now(c.Account, c.Livemode)); err != nil {
+				return err
+			}
+			return s.remember(ctx, tx, c, idem, OpCatalogUpdate, out, out.ID)
+		})
+	})
+	return out, err
+}
+
+// validCartLines checks the lines of a cart.
+func validCartLines(v *till.Validator, in []CartLineParams) []till.CartLine {
+	validLineCount(v, "lines", len(in))
+	out := make([]till.CartLine, 0, len(in))
+	for i, l := range in {
 		f := indexed("lines", i)
 		line := till.CartLine{ProductID: strings.TrimSpace(l.ProductID), ItemID: strings.TrimSpace(l.ItemID),
 			ArticleID: strings.TrimSpace(l.ArticleID), Quantity: l.Quantity}
@@ -362,35 +419,31 @@ func (s *Service) CreateCart(ctx context.Context, c *Caller, idem *Idem, in Cart
 		if l.Quantity < 1 || l.Quantity > maxQuantity {
 			v.Add(f+".quantity", "quantity must be between 1 and %d", maxQuantity)
 		}
-		cart.Lines = append(cart.Lines, line)
+		out = append(out, line)
 	}
-	if err := v.Err(); err != nil {
-		return nil, err
+	return out
+}
+
+// checkCartLines refuses cart lines whose product, item or article does
+// not exist, naming each.
+func checkCartLines(ctx context.Context, tx till.Tx, scope till.Scope, lines []till.CartLine) error {
+	var v till.Validator
+	for i, l := range lines {
+		f := indexed("lines", i)
+		if l.ArticleID != "" {
+			if err := catalogObject(ctx, tx, scope, till.CatalogArticle, l.ArticleID, &till.Article{}); err != nil {
+				v.Add(f+".articleId", "no such article: %s", l.ArticleID)
+			}
+			continue
+		}
+		var p till.Product
+		if err := catalogObject(ctx, tx, scope, till.CatalogProduct, l.ProductID, &p); err != nil {
+			v.Add(f+".productId", "no such product: %s", l.ProductID)
+		} else if p.Item(l.ItemID, 0) == nil {
+			v.Add(f+".itemId", "product %s has no item %s", l.ProductID, l.ItemID)
+		}
 	}
-	scope := c.Scope()
-	err := s.createCatalog(ctx, c, idem, cart, func(tx till.Tx) error {
-		if cust, err := tx.Customer(ctx, scope, cart.CustomerID); err != nil || cust.Deleted {
-			return paramNotFound("customer", cart.CustomerID, "customerId")
-		}
-		var lv till.Validator
-		for i, l := range cart.Lines {
-			f := indexed("lines", i)
-			if l.ArticleID != "" {
-				if err := catalogObject(ctx, tx, scope, till.CatalogArticle, l.ArticleID, &till.Article{}); err != nil {
-					lv.Add(f+".articleId", "no such article: %s", l.ArticleID)
-				}
-				continue
-			}
-			var p till.Product
-			if err := catalogObject(ctx, tx, scope, till.CatalogProduct, l.ProductID, &p); err != nil {
-				lv.Add(f+".productId", "no such product: %s", l.ProductID)
-			} else if p.Item(l.ItemID, 0) == nil {
-				lv.Add(f+".itemId", "product %s has no item %s", l.ProductID, l.ItemID)
-			}
-		}
-		return lv.Err()
-	}, nil)
-	return cart, err
+	return v.Err()
 }
 
 // CreateShippingRate creates the rate of a provider to a country in a
