@@ -491,3 +491,34 @@ func TestCMSAuthAndShape(t *testing.T) {
 		}
 	})
 }
+
+// TestCMSOncePerUser checks an item a customer may buy once: a second
+// purchase by the same customer is refused, another customer's is not, and
+// a declined payment does not use it up.
+func TestCMSOncePerUser(t *testing.T) {
+	Each(t, func(t *testing.T, b Backend) {
+		env := Start(t, b)
+		ctx, c := env.Ctx(), env.Client
+		prod := Must[*api.Product](t)(c.CreateProduct(ctx, api.ProductCreate{Name: "Membership", Items: []api.ProductItemInput{
+			{Description: "Lifetime", Price: Amount(9900), Currency: "EUR", OncePerUser: true}}}))
+		body := map[string]any{"productId": prod.Number, "id": prod.Items[0].Number, "currency": "EUR"}
+		cust, token := session(t, env, "4000000000000002")
+		if a := cmsCharge(t, env, token, body); a.Status != 200 || a.Body["success"] != false {
+			t.Fatalf("declined: %d %s", a.Status, a.Raw)
+		}
+		good := env.Card(cust.ID, "4242424242424242")
+		body["token_id"] = good.ID
+		if a := cmsCharge(t, env, token, body); a.Status != 200 || a.Body["success"] != true {
+			t.Fatalf("after a decline: %d %s", a.Status, a.Raw)
+		}
+		wantCMSError(t, cmsCharge(t, env, token, body), 409, "state_conflict", "id")
+		delete(body, "token_id")
+		body["quantity"] = 2
+		_, other := session(t, env, "4242424242424242")
+		wantCMSError(t, cmsCharge(t, env, other, body), 409, "state_conflict", "id")
+		delete(body, "quantity")
+		if a := cmsCharge(t, env, other, body); a.Status != 200 || a.Body["success"] != true {
+			t.Fatalf("another customer: %d %s", a.Status, a.Raw)
+		}
+	})
+}
