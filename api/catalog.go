@@ -28,6 +28,13 @@ type ProductItemInput struct {
 	CustomPrice    bool   `json:"customPrice"`
 }
 
+// ProductUpdate changes a product's name, description or metadata.
+type ProductUpdate struct {
+	Name        *string       `json:"name"`
+	Description *string       `json:"description"`
+	Metadata    till.Metadata `json:"metadata"`
+}
+
 // ProductItemUpdate changes an item: its price and stock.
 type ProductItemUpdate struct {
 	Price          *int64 `json:"price"` // in the item's currency's minor unit
@@ -84,6 +91,15 @@ type ArticleCreate struct {
 	Price       *int64        `json:"price"` // in the currency's minor unit
 	Currency    string        `json:"currency"`
 	CustomPrice bool          `json:"customPrice"`
+	Metadata    till.Metadata `json:"metadata"`
+}
+
+// ArticleUpdate changes an article.
+type ArticleUpdate struct {
+	Title       *string       `json:"title"`
+	Description *string       `json:"description"`
+	Price       *int64        `json:"price"` // in the article's currency's minor unit, for charges from now on
+	CustomPrice *bool         `json:"customPrice"`
 	Metadata    till.Metadata `json:"metadata"`
 }
 
@@ -172,6 +188,12 @@ type ShippingRateCreate struct {
 	MaxWeightGrams int64  `json:"maxWeightGrams"` // heaviest order the rate ships, in grams; 0 for no limit
 }
 
+// ShippingRateUpdate changes a shipping rate's amount or weight limit.
+type ShippingRateUpdate struct {
+	Amount         *int64 `json:"amount"`         // per order, in the rate's currency's minor unit
+	MaxWeightGrams *int64 `json:"maxWeightGrams"` // heaviest order the rate ships, in grams; 0 for no limit
+}
+
 // ShippingRate is the shipping rate object.
 type ShippingRate struct {
 	ID             string    `json:"id"`
@@ -203,6 +225,15 @@ type CouponCreate struct {
 	ValidUntil     *time.Time    `json:"validUntil"`     // on the account's clock, exclusive
 	MaxRedemptions int64         `json:"maxRedemptions"` // paid or pending payments in all; 0 for no limit
 	MaxPerCustomer int64         `json:"maxPerCustomer"` // per customer; 0 for no limit
+	Metadata       till.Metadata `json:"metadata"`
+}
+
+// CouponUpdate changes a coupon's validity window and limits.
+type CouponUpdate struct {
+	ValidFrom      *time.Time    `json:"validFrom"`      // on the account's clock
+	ValidUntil     *time.Time    `json:"validUntil"`     // on the account's clock, exclusive
+	MaxRedemptions *int64        `json:"maxRedemptions"` // 0 for no limit
+	MaxPerCustomer *int64        `json:"maxPerCustomer"` // 0 for no limit
 	Metadata       till.Metadata `json:"metadata"`
 }
 

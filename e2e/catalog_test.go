@@ -91,6 +91,24 @@ func TestCatalogCRUD(t *testing.T) {
 		if again.Number != 2 || again.AmountOff == nil || *again.AmountOff != 500 {
 			t.Fatalf("coupon with a freed code: %+v", again)
 		}
+		var changed api.Article
+		if err := c.Do(ctx, "PATCH", "/v1/articles/"+art.ID, api.ArticleUpdate{Price: Amount(599), Title: Str("Issue 12b")}, &changed); err != nil ||
+			changed.Price != 599 || changed.Title != "Issue 12b" || changed.Currency != "EUR" {
+			t.Fatalf("article update: %+v, %v", changed, err)
+		}
+		err = c.Do(ctx, "PATCH", "/v1/articles/"+art.ID, api.ArticleUpdate{Title: Str(""), Price: Amount(-1)}, nil)
+		if ce := APIError(t, err, 400, "validation_error"); !slices.Equal(detailFields(ce), []string{"title", "price"}) {
+			t.Errorf("bad article update: %v", detailFields(ce))
+		}
+		var limited api.Coupon
+		if err := c.Do(ctx, "PATCH", "/v1/coupons/"+again.ID, api.CouponUpdate{MaxRedemptions: Int64(3)}, &limited); err != nil || limited.MaxRedemptions != 3 {
+			t.Fatalf("coupon update: %+v, %v", limited, err)
+		}
+		var moved api.ShippingRate
+		if err := c.Do(ctx, "PATCH", "/v1/shipping-rates/"+rate.ID, api.ShippingRateUpdate{Amount: Amount(590), MaxWeightGrams: Int64(2000)}, &moved); err != nil ||
+			moved.Amount != 590 || moved.MaxWeightGrams != 2000 || moved.Provider != "dhl" {
+			t.Fatalf("rate update: %+v, %v", moved, err)
+		}
 		cust := env.Customer("DE")
 		cart := Must[*api.Cart](t)(c.CreateCart(ctx, api.CartCreate{CustomerID: cust.ID, Lines: []api.CartLineInput{
 			{ProductID: products[0].ID, ItemID: products[0].Items[0].ID, Quantity: 2}, {ArticleID: art.ID, Quantity: 1}}}))

@@ -579,6 +579,11 @@ func TestOpenAPIConformance(t *testing.T) {
 		time.Now().UTC().Format(time.RFC3339))}), &fixed)
 	sc.do(call{method: "GET", path: "/v1/coupons", status: 200})
 	sc.do(call{method: "GET", path: "/v1/coupons/" + fixed.ID, status: 200})
+	sc.do(call{method: "PATCH", path: "/v1/products/" + prod.ID, status: 200, body: api.ProductUpdate{Name: Str("Mug (stoneware)")}})
+	sc.do(call{method: "PATCH", path: "/v1/articles/" + art.ID, status: 200, body: `{"price":599,"customPrice":true}`})
+	sc.do(call{method: "PATCH", path: "/v1/shipping-rates/" + rate.ID, status: 200, body: api.ShippingRateUpdate{Amount: Amount(590)}})
+	sc.do(call{method: "PATCH", path: "/v1/coupons/" + fixed.ID, status: 200, body: fmt.Sprintf(`{"validUntil":%q,"maxRedemptions":5}`,
+		time.Now().Add(48*time.Hour).UTC().Format(time.RFC3339))})
 	sc.do(call{method: "POST", path: "/v1/products", status: 400, body: `{"name":"","items":[]}`})
 	for _, path := range []string{"/v1/coupons/" + pct.ID, "/v1/shipping-rates/" + rate.ID, "/v1/carts/" + cart.ID, "/v1/articles/" + art.ID, "/v1/products/" + prod.ID} {
 		sc.do(call{method: "DELETE", path: path, status: 200})

@@ -25,18 +25,20 @@ var (
 	couponKind       = catalogKind{till.CatalogCoupon, func() till.CatalogObject { return new(till.Coupon) }}
 )
 
-// catalogRoutes are the create, list, retrieve and delete routes of the
-// catalogue, and the update of a product's item.
+// catalogRoutes are the create, list, retrieve, update and delete routes
+// of the catalogue, and the update of a product's item.
 func (s *Server) catalogRoutes() []Route {
 	return []Route{
 		{Method: "POST", Path: "/v1/products", Summary: "Create a product with its items", auth: authSecret, h: s.createProduct},
 		{Method: "GET", Path: "/v1/products", Summary: "List products", auth: authSecret, h: s.listCatalog(productKind)},
 		{Method: "GET", Path: "/v1/products/{id}", Summary: "Retrieve a product", auth: authSecret, h: s.getCatalog(productKind)},
+		{Method: "PATCH", Path: "/v1/products/{id}", Summary: "Update a product", auth: authSecret, h: s.updateProduct},
 		{Method: "DELETE", Path: "/v1/products/{id}", Summary: "Delete a product", auth: authSecret, h: s.deleteCatalog(productKind)},
 		{Method: "PATCH", Path: "/v1/products/{id}/items/{itemId}", Summary: "Update an item's price or stock", auth: authSecret, h: s.updateProductItem},
 		{Method: "POST", Path: "/v1/articles", Summary: "Create an article", auth: authSecret, h: s.createArticle},
 		{Method: "GET", Path: "/v1/articles", Summary: "List articles", auth: authSecret, h: s.listCatalog(articleKind)},
 		{Method: "GET", Path: "/v1/articles/{id}", Summary: "Retrieve an article", auth: authSecret, h: s.getCatalog(articleKind)},
+		{Method: "PATCH", Path: "/v1/articles/{id}", Summary: "Update an article", auth: authSecret, h: s.updateArticle},
 		{Method: "DELETE", Path: "/v1/articles/{id}", Summary: "Delete an article", auth: authSecret, h: s.deleteCatalog(articleKind)},
 		{Method: "POST", Path: "/v1/carts", Summary: "Create a customer's cart", auth: authSecret, h: s.createCart},
 		{Method: "GET", Path: "/v1/carts", Summary: "List carts", auth: authSecret, h: s.listCatalog(cartKind)},
@@ -46,10 +48,12 @@ func (s *Server) catalogRoutes() []Route {
 		{Method: "POST", Path: "/v1/shipping-rates", Summary: "Create a shipping rate", auth: authSecret, h: s.createShippingRate},
 		{Method: "GET", Path: "/v1/shipping-rates", Summary: "List shipping rates", auth: authSecret, h: s.listCatalog(shippingRateKind)},
 		{Method: "GET", Path: "/v1/shipping-rates/{id}", Summary: "Retrieve a shipping rate", auth: authSecret, h: s.getCatalog(shippingRateKind)},
+		{Method: "PATCH", Path: "/v1/shipping-rates/{id}", Summary: "Update a shipping rate", auth: authSecret, h: s.updateShippingRate},
 		{Method: "DELETE", Path: "/v1/shipping-rates/{id}", Summary: "Delete a shipping rate", auth: authSecret, h: s.deleteCatalog(shippingRateKind)},
 		{Method: "POST", Path: "/v1/coupons", Summary: "Create a coupon", auth: authSecret, h: s.createCoupon},
 		{Method: "GET", Path: "/v1/coupons", Summary: "List coupons", auth: authSecret, h: s.listCatalog(couponKind)},
 		{Method: "GET", Path: "/v1/coupons/{id}", Summary: "Retrieve a coupon", auth: authSecret, h: s.getCatalog(couponKind)},
+		{Method: "PATCH", Path: "/v1/coupons/{id}", Summary: "Update a coupon", auth: authSecret, h: s.updateCoupon},
 		{Method: "DELETE", Path: "/v1/coupons/{id}", Summary: "Delete a coupon", auth: authSecret, h: s.deleteCatalog(couponKind)},
 	}
 }
@@ -176,4 +180,33 @@ func (s *Server) deleteCatalog(k catalogKind) http.HandlerFunc {
 			return nilIfErr(s.svc.DeleteCatalog(r.Context(), c, idem, k.kind, r.PathValue("id"), k.newObj()))
 		})
 	}
+}
+
+func (s *Server) updateProduct(w http.ResponseWriter, r *http.Request) {
+	mutate(s, w, r, func(c *service.Caller, idem *idemRequest, in api.ProductUpdate) (any, error) {
+		return nilIfErr(s.svc.UpdateProduct(r.Context(), c, idem, r.PathValue("id"), service.ProductUpdateParams{
+			Name: in.Name, Description: in.Description, Metadata: in.Metadata}))
+	})
+}
+
+func (s *Server) updateArticle(w http.ResponseWriter, r *http.Request) {
+	mutate(s, w, r, func(c *service.Caller, idem *idemRequest, in api.ArticleUpdate) (any, error) {
+		return nilIfErr(s.svc.UpdateArticle(r.Context(), c, idem, r.PathValue("id"), service.ArticleUpdateParams{
+			Title: in.Title, Description: in.Description, Price: in.Price, CustomPrice: in.CustomPrice, Metadata: in.Metadata}))
+	})
+}
+
+func (s *Server) updateShippingRate(w http.ResponseWriter, r *http.Request) {
+	mutate(s, w, r, func(c *service.Caller, idem *idemRequest, in api.ShippingRateUpdate) (any, error) {
+		return nilIfErr(s.svc.UpdateShippingRate(r.Context(), c, idem, r.PathValue("id"), service.ShippingRateUpdateParams{
+			Amount: in.Amount, MaxWeightGrams: in.MaxWeightGrams}))
+	})
+}
+
+func (s *Server) updateCoupon(w http.ResponseWriter, r *http.Request) {
+	mutate(s, w, r, func(c *service.Caller, idem *idemRequest, in api.CouponUpdate) (any, error) {
+		return nilIfErr(s.svc.UpdateCoupon(r.Context(), c, idem, r.PathValue("id"), service.CouponUpdateParams{
+			ValidFrom: in.ValidFrom, ValidUntil: in.ValidUntil, MaxRedemptions: in.MaxRedemptions, MaxPerCustomer: in.MaxPerCustomer,
+			Metadata: in.Metadata}))
+	})
 }

@@ -209,6 +209,26 @@ func (s *Service) DeleteCatalog(ctx context.Context, c *Caller, idem *Idem, kind
 	return out, err
 }
 
+// updateCatalog changes a catalogue object of kind in one unit of work:
+// it reads the object (not deleted) into into, lets apply change it, and
+// stores it with a new version and the remembered outcome.
+func (s *Service) updateCatalog(ctx context.Context, c *Caller, idem *Idem, kind till.CatalogKind, id string, into till.CatalogObject, apply func(tx till.Tx) error) error {
+	return s.idempotent(ctx, c, idem, OpCatalogUpdate, into, func() error {
+		return s.store.Update(ctx, func(tx till.Tx) error {
+			if err := catalogObject(ctx, tx, c.Scope(), kind, id, into); err != nil {
+				return err
+			}
+			if err := apply(tx); err != nil {
+				return err
+			}
+			if err := s.bumpCatalog(ctx, tx, into, s.now(c.Account, c.Livemode)); err != nil {
+				return err
+			}
+			return s.remember(ctx, tx, c, idem, OpCatalogUpdate, into, id)
+		})
+	})
+}
+
 // validText checks a required or optional text field of at most max runes
 // and returns it trimmed.
 func validText(v *till.Validator, field, in string, required bool, max int) string {
@@ -381,23 +401,15 @@ func (s *Service) UpdateCart(ctx context.Context, c *Caller, idem *Idem, id stri
 		return nil, err
 	}
 	out := new(till.Cart)
-	err := s.idempotent(ctx, c, idem, OpCatalogUpdate, out, func() error {
-		return s.store.Update(ctx, func(tx till.Tx) error {
-			if err := catalogObject(ctx, tx, c.Scope(), till.CatalogCart, id, out); err != nil {
+	err := s.updateCatalog(ctx, c, idem, till.CatalogCart, id, out, func(tx till.Tx) error {
+		if in.Lines != nil {
+			if err := checkCartLines(ctx, tx, c.Scope(), lines); err != nil {
 				return err
 			}
-			if in.Lines != nil {
-				if err := checkCartLines(ctx, tx, c.Scope(), lines); err != nil {
-					return err
-				}
-				out.Lines = lines
-			}
-			out.Metadata = till.MergeMetadata(out.Metadata, in.Metadata)
-			if err := s.bumpCatalog(ctx, tx, out, s.now(c.Account, c.Livemode)); err != nil {
-				return err
-			}
-			return s.remember(ctx, tx, c, idem, OpCatalogUpdate, out, out.ID)
-		})
+			out.Lines = lines
+		}
+		out.Metadata = till.MergeMetadata(out.Metadata, in.Metadata)
+		return nil
 	})
 	return out, err
 }
@@ -549,32 +561,189 @@ func (s *Service) UpdateProductItem(ctx context.Context, c *Caller, idem *Idem, 
 		return nil, err
 	}
 	out := new(till.Product)
-	err := s.idempotent(ctx, c, idem, OpCatalogUpdate, out, func() error {
-		return s.store.Update(ctx, func(tx till.Tx) error {
-			if err := catalogObject(ctx, tx, c.Scope(), till.CatalogProduct, productID, out); err != nil {
-				return err
-			}
-			it := out.Item(itemID, 0)
-			if it == nil {
-				return till.NotFound("item", itemID)
-			}
-			if in.Price != nil {
-				it.Price = *in.Price
-			}
-			if in.StockEnabled != nil {
-				it.StockEnabled = *in.StockEnabled
-			}
-			if in.StockAvailable != nil {
-				it.StockAvailable = *in.StockAvailable
-			}
-			if it.StockAvailable > 0 && !it.StockEnabled {
-				return till.ParamError(till.EValidation, "stockAvailable", "stockAvailable needs stockEnabled")
-			}
-			if err := s.bumpCatalog(ctx, tx, out, s.now(c.Account, c.Livemode)); err != nil {
-				return err
-			}
-			return s.remember(ctx, tx, c, idem, OpCatalogUpdate, out, out.ID)
-		})
+	err := s.updateCatalog(ctx, c, idem, till.CatalogProduct, productID, out, func(tx till.Tx) error {
+		it := out.Item(itemID, 0)
+		if it == nil {
+			return till.NotFound("item", itemID)
+		}
+		if in.Price != nil {
+			it.Price = *in.Price
+		}
+		if in.StockEnabled != nil {
+			it.StockEnabled = *in.StockEnabled
+		}
+		if in.StockAvailable != nil {
+			it.StockAvailable = *in.StockAvailable
+		}
+		if it.StockAvailable > 0 && !it.StockEnabled {
+			return till.ParamError(till.EValidation, "stockAvailable", "stockAvailable needs stockEnabled")
+		}
+		return nil
 	})
 	return out, err
+}
+
+// ProductUpdateParams changes a product; nil fields stay as they are,
+// metadata keys set to "" are removed.
+type ProductUpdateParams struct {
+	Name        *string
+	Description *string
+	Metadata    till.Metadata
+}
+
+// UpdateProduct changes a product's name, description or metadata (its
+// items change through UpdateProductItem).
+func (s *Service) UpdateProduct(ctx context.Context, c *Caller, idem *Idem, id string, in ProductUpdateParams) (*till.Product, error) {
+	var v till.Validator
+	name, desc := optText(&v, "name", in.Name, true, 200), optText(&v, "description", in.Description, false, 2000)
+	till.ValidateMetadata(&v, "metadata", in.Metadata)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	out := new(till.Product)
+	err := s.updateCatalog(ctx, c, idem, till.CatalogProduct, id, out, func(till.Tx) error {
+		setText(&out.Name, name)
+		setText(&out.Description, desc)
+		out.Metadata = till.MergeMetadata(out.Metadata, in.Metadata)
+		return nil
+	})
+	return out, err
+}
+
+// ArticleUpdateParams changes an article; nil fields stay as they are,
+// metadata keys set to "" are removed.
+type ArticleUpdateParams struct {
+	Title       *string
+	Description *string
+	Price       *int64
+	CustomPrice *bool
+	Metadata    till.Metadata
+}
+
+// UpdateArticle changes an article; a new price applies to charges from
+// now on.
+func (s *Service) UpdateArticle(ctx context.Context, c *Caller, idem *Idem, id string, in ArticleUpdateParams) (*till.Article, error) {
+	var v till.Validator
+	title, desc := optText(&v, "title", in.Title, true, 200), optText(&v, "description", in.Description, false, 2000)
+	if in.Price != nil && (*in.Price < 0 || *in.Price > till.MaxAmount) {
+		v.Add("price", "price must be between 0 and %d", till.MaxAmount)
+	}
+	till.ValidateMetadata(&v, "metadata", in.Metadata)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	out := new(till.Article)
+	err := s.updateCatalog(ctx, c, idem, till.CatalogArticle, id, out, func(till.Tx) error {
+		setText(&out.Title, title)
+		setText(&out.Description, desc)
+		if in.Price != nil {
+			out.Price = *in.Price
+		}
+		if in.CustomPrice != nil {
+			out.CustomPrice = *in.CustomPrice
+		}
+		out.Metadata = till.MergeMetadata(out.Metadata, in.Metadata)
+		return nil
+	})
+	return out, err
+}
+
+// ShippingRateUpdateParams changes a shipping rate's amount or weight
+// limit; nil fields stay as they are.
+type ShippingRateUpdateParams struct {
+	Amount         *int64
+	MaxWeightGrams *int64
+}
+
+// UpdateShippingRate changes what a rate charges or how heavy an order it
+// ships; its provider, country and currency (its key) stay.
+func (s *Service) UpdateShippingRate(ctx context.Context, c *Caller, idem *Idem, id string, in ShippingRateUpdateParams) (*till.ShippingRate, error) {
+	var v till.Validator
+	if in.Amount != nil && (*in.Amount < 0 || *in.Amount > till.MaxAmount) {
+		v.Add("amount", "amount must be between 0 and %d", till.MaxAmount)
+	}
+	if in.MaxWeightGrams != nil {
+		validCount(&v, "maxWeightGrams", *in.MaxWeightGrams)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	out := new(till.ShippingRate)
+	err := s.updateCatalog(ctx, c, idem, till.CatalogShippingRate, id, out, func(till.Tx) error {
+		if in.Amount != nil {
+			out.Amount = *in.Amount
+		}
+		if in.MaxWeightGrams != nil {
+			out.MaxWeightGrams = *in.MaxWeightGrams
+		}
+		return nil
+	})
+	return out, err
+}
+
+// CouponUpdateParams changes a coupon's window and limits; nil fields stay
+// as they are, metadata keys set to "" are removed.
+type CouponUpdateParams struct {
+	ValidFrom      *time.Time
+	ValidUntil     *time.Time
+	MaxRedemptions *int64
+	MaxPerCustomer *int64
+	Metadata       till.Metadata
+}
+
+// UpdateCoupon changes a coupon's validity window or limits (its code and
+// discount stay: a new discount is a new coupon). A limit below what was
+// already used stops further use.
+func (s *Service) UpdateCoupon(ctx context.Context, c *Caller, idem *Idem, id string, in CouponUpdateParams) (*till.Coupon, error) {
+	var v till.Validator
+	if in.MaxRedemptions != nil && *in.MaxRedemptions < 0 {
+		v.Add("maxRedemptions", "maxRedemptions must be 0 (no limit) or more")
+	}
+	if in.MaxPerCustomer != nil && *in.MaxPerCustomer < 0 {
+		v.Add("maxPerCustomer", "maxPerCustomer must be 0 (no limit) or more")
+	}
+	till.ValidateMetadata(&v, "metadata", in.Metadata)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	out := new(till.Coupon)
+	err := s.updateCatalog(ctx, c, idem, till.CatalogCoupon, id, out, func(till.Tx) error {
+		if in.ValidFrom != nil {
+			t := in.ValidFrom.UTC()
+			out.ValidFrom = &t
+		}
+		if in.ValidUntil != nil {
+			t := in.ValidUntil.UTC()
+			out.ValidUntil = &t
+		}
+		if out.ValidFrom != nil && out.ValidUntil != nil && !out.ValidUntil.After(*out.ValidFrom) {
+			return till.ParamError(till.EValidation, "validUntil", "validUntil must be after validFrom")
+		}
+		if in.MaxRedemptions != nil {
+			out.MaxRedemptions = *in.MaxRedemptions
+		}
+		if in.MaxPerCustomer != nil {
+			out.MaxPerCustomer = *in.MaxPerCustomer
+		}
+		out.Metadata = till.MergeMetadata(out.Metadata, in.Metadata)
+		return nil
+	})
+	return out, err
+}
+
+// optText checks an optional text field of an update; nil means
+// unchanged.
+func optText(v *till.Validator, field string, in *string, required bool, max int) *string {
+	if in == nil {
+		return nil
+	}
+	t := validText(v, field, *in, required, max)
+	return &t
+}
+
+// setText sets *dst to *val unless val is nil.
+func setText(dst *string, val *string) {
+	if val != nil {
+		*dst = *val
+	}
 }
