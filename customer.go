@@ -20,11 +20,19 @@ type Customer struct {
 	DefaultPaymentMethodID string   `json:"DefaultPaymentMethodID"`
 	// ExternalID is the merchant's own id for this customer (the Commet
 	// dialect's externalId); empty when unset.
-	ExternalID string    `json:"ExternalID"`
-	Deleted    bool      `json:"Deleted"`
-	Version    int64     `json:"Version"`
-	CreatedAt  time.Time `json:"CreatedAt"`
-	UpdatedAt  time.Time `json:"UpdatedAt"`
+	ExternalID string `json:"ExternalID"`
+	// TaxDocument is the customer's tax identification number as the
+	// merchant wrote it, in no particular scheme (the Commet dialect's
+	// taxDocument); TaxIDs are the typed ids tax rules read. Empty when
+	// unset.
+	TaxDocument string `json:"TaxDocument"`
+	// Timezone is the customer's IANA time zone ("Europe/Berlin"); empty
+	// when unset.
+	Timezone  string    `json:"Timezone"`
+	Deleted   bool      `json:"Deleted"`
+	Version   int64     `json:"Version"`
+	CreatedAt time.Time `json:"CreatedAt"`
+	UpdatedAt time.Time `json:"UpdatedAt"`
 }
 
 // TaxID is a customer's tax identification number, e.g. {eu_vat, DE123456789}.

@@ -60,7 +60,10 @@ type Payment struct {
 	URL          string        `json:"URL"`
 	LinkToken    string        `json:"LinkToken"`
 	// SuccessURL is where the hosted page sends the payer of a paid link.
-	SuccessURL    string         `json:"SuccessURL"`
+	SuccessURL string `json:"SuccessURL"`
+	// FailureURL, when set, is where the hosted page sends the payer of a
+	// link whose attempt was declined (the link waits for them again).
+	FailureURL    string         `json:"FailureURL,omitempty"`
 	ExpiresAt     *time.Time     `json:"ExpiresAt"`
 	ScheduledAt   *time.Time     `json:"ScheduledAt"`
 	Capture       bool           `json:"Capture"` // false places a hold (authorize only)
@@ -98,6 +101,12 @@ func (p *Payment) LastAttempt() *Attempt {
 		return nil
 	}
 	return &p.Attempts[len(p.Attempts)-1]
+}
+
+// Refundable is the gross amount that can still be refunded: what was
+// captured less what was refunded or is being refunded.
+func (p *Payment) Refundable() int64 {
+	return p.AmountCaptured - p.AmountRefunded - p.RefundReserved
 }
 
 // Attempt returns the attempt with the given id, or nil.
@@ -236,7 +245,11 @@ type Attempt struct {
 	Message     string      `json:"message"`
 	ProviderRef string      `json:"providerRef"`
 	Reference   string      `json:"reference"`
-	SettledAt   *time.Time  `json:"settledAt,omitempty"`
+	// OffSession marks a charge of a saved method without its payer (a
+	// payment link charged by the merchant, ChargeLink); a charge of kind
+	// charge is off-session anyway.
+	OffSession bool       `json:"offSession,omitempty"`
+	SettledAt  *time.Time `json:"settledAt,omitempty"`
 }
 
 // Event is something that happened to an object, delivered to webhooks.

@@ -59,7 +59,9 @@ type Page struct {
 // CustomerFilter narrows a customer list.
 type CustomerFilter struct {
 	Page
-	Email       string
+	Email string
+	// ExternalID, when set, keeps the customers with that ExternalID.
+	ExternalID  string
 	CreatedFrom *time.Time
 	CreatedTo   *time.Time
 }

@@ -24,9 +24,12 @@ type SystemClock struct{}
 func (SystemClock) Now() time.Time { return time.Now().UTC() }
 
 // ID prefixes of the object types. IDs are the prefix followed by 22 base62
-// characters: 8 of the creation time in milliseconds, then 14 random ones
-// (≈83 bits), so they are unguessable yet sort by creation time — index
-// inserts append instead of touching a random page of every index.
+// characters: the big-endian, zero-padded base62 encoding of a UUIDv7 (RFC
+// 9562: 48 bits of the creation time in milliseconds first, then 74 random
+// bits). They are unguessable yet sort by creation time, as strings too
+// (the base62 alphabet is in ASCII order) — index inserts append instead of
+// touching a random page of every index — and each is one UUID, which the
+// dialects that speak UUIDs show (IDToUUID, IDFromUUID).
 const (
 	PrefixAccount       = "acct_"
 	PrefixKey           = "key_"
@@ -59,16 +62,21 @@ type RandomIDs struct{}
 
 const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
-// NewID returns prefix followed by 8 base62 characters of the current Unix
-// time in milliseconds and 14 random base62 characters.
+// NewID returns prefix followed by the 22 base62 characters of a new
+// UUIDv7 of the current Unix time in milliseconds.
 func (RandomIDs) NewID(prefix string) string {
-	var ts [8]byte
-	ms := uint64(time.Now().UnixMilli())
-	for i := len(ts) - 1; i >= 0; i-- {
-		ts[i] = base62[ms%62]
-		ms /= 62
+	var u [16]byte
+	if _, err := rand.Read(u[6:]); err != nil {
+		panic("till: crypto/rand failed: " + err.Error())
 	}
-	return prefix + string(ts[:]) + RandomString(14)
+	ms := uint64(time.Now().UnixMilli())
+	for i := 5; i >= 0; i-- {
+		u[i] = byte(ms)
+		ms >>= 8
+	}
+	u[6] = 0x70 | u[6]&0x0f // version 7
+	u[8] = 0x80 | u[8]&0x3f // variant 10
+	return prefix + encodeBase62(u)
 }
 
 // RandomString returns n characters drawn uniformly from base62 using

@@ -31,7 +31,12 @@ type WebhookEndpoint struct {
 	Livemode    bool   `json:"Livemode"`
 	URL         string `json:"URL"`
 	Description string `json:"Description"`
-	// Events are the event types it receives; ["*"] receives all.
+	// Dialect names the API whose webhook format the endpoint receives
+	// events in ("commet"); empty is Till's own events, signed as package
+	// webhook describes.
+	Dialect string `json:"Dialect"`
+	// Events are the event types it receives, in its dialect's names;
+	// ["*"] receives all.
 	Events []string `json:"Events"`
 	// Enabled endpoints receive events; a disabled one receives none, and
 	// its pending deliveries are dropped.
@@ -128,6 +133,10 @@ type WebhookRequest struct {
 	Secrets []string
 	// Timestamp is the signing time (real time, as receivers check it).
 	Timestamp time.Time
+	// Header, when set, holds the headers that sign Body in the endpoint's
+	// dialect (its Content-Type among them), sent instead of Till's own
+	// signature headers; Secrets are then not used.
+	Header map[string][]string
 }
 
 // WebhookResult is what one delivery got.

@@ -282,7 +282,10 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 			"Choose one of the buttons on the payment page."))
 		return
 	}
-	_, err := h.svc.CompleteAuthentication(r.Context(), token, approve)
+	p, err := h.svc.CompleteAuthentication(r.Context(), token, approve)
+	if h.toFailureURL(w, p) {
+		return
+	}
 	switch till.ErrorCode(err) {
 	case "", till.ECardDeclined, till.EConflict, till.ELiveForbidden:
 		// The page shows how the payment stands, whoever moved it.
@@ -313,11 +316,14 @@ func (h *Handler) pay(w http.ResponseWriter, r *http.Request, token string) {
 	if noCVC {
 		cvc = "-"
 	}
-	_, err = h.svc.PayLink(r.Context(), token, service.LinkPayParams{
+	p, err := h.svc.PayLink(r.Context(), token, service.LinkPayParams{
 		Email: in.Email, Name: in.Name, Country: in.Country, PostalCode: in.PostalCode, VATNumber: in.VATNumber,
 		Card:          till.Card{Number: f.Get(fieldNumber), ExpMonth: month, ExpYear: year, CVC: cvc},
 		ExpectedTotal: total,
 	})
+	if h.toFailureURL(w, p) {
+		return
+	}
 	var errs []till.FieldError
 	switch till.ErrorCode(err) {
 	case "", till.EConflict:
@@ -349,7 +355,30 @@ func (h *Handler) pay(w http.ResponseWriter, r *http.Request, token string) {
 		h.seeOther(w, token)
 		return
 	}
+	if till.ErrorCode(err) == till.ECardDeclined && v.FailureURL != "" {
+		// The card was refused when it was verified: nothing was recorded,
+		// and the payer goes where the merchant asked.
+		failureRedirect(w, v.FailureURL)
+		return
+	}
 	h.renderPayment(w, r, http.StatusUnprocessableEntity, token, v, &in, errs)
+}
+
+// toFailureURL sends the payer of link p, back to pending after a declined
+// attempt, to the link's failureUrl when it has one, reporting whether it
+// did. The link waits for them again: its page still takes a card.
+func (h *Handler) toFailureURL(w http.ResponseWriter, p *till.Payment) bool {
+	if p == nil || p.FailureURL == "" || p.Status != till.StatusPending || p.Failure == nil {
+		return false
+	}
+	failureRedirect(w, p.FailureURL)
+	return true
+}
+
+// failureRedirect answers 303 to url, a link's failureUrl.
+func failureRedirect(w http.ResponseWriter, url string) {
+	w.Header().Set("Location", url)
+	w.WriteHeader(http.StatusSeeOther)
 }
 
 // declineError is the form's error for a card refused when it was

@@ -155,6 +155,7 @@ func paymentPage(h *Handler, token string, v *service.PayView) *page {
 		pg.Title, pg.Tone = "Payment authorized", "success"
 		pg.Message = "Thank you. " + sum.Amount + " is reserved on your card; " + v.MerchantName + " will collect it."
 		pg.Reload = ""
+		pg.Continue = continueURL(v.SuccessURL)
 	case till.StatusPartiallyRefunded, till.StatusRefunded, till.StatusDisputed:
 		pg.Title = "Payment already completed"
 		pg.Message = "This payment was completed earlier and is now " + statusText(v.Status) + ". There is nothing more to do here."

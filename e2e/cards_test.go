@@ -622,7 +622,13 @@ func TestSimulatorCardsAsync(t *testing.T) {
 		ctx := env.Ctx()
 		pending := Must[*api.Payment](t)(chargeCard(t, env, "4000000000001000", 1000))
 		pendingFails := Must[*api.Payment](t)(chargeCard(t, env, "4000000000002008", 1000))
+		// The timeout card takes the money and never answers: the charge
+		// answers when Till's processor timeout cuts the call.
+		start := time.Now()
 		timeout := Must[*api.Payment](t)(chargeCard(t, env, "4000000000003006", 1000))
+		if took := time.Since(start); took < DefaultProcessorTimeout {
+			t.Errorf("the timeout card's charge answered in %s, before the %s processor timeout", took, DefaultProcessorTimeout)
+		}
 		for _, p := range []*api.Payment{pending, pendingFails, timeout} {
 			if p.Status != "processing" || p.AmountCaptured != 0 || len(p.Attempts) != 1 || p.Attempts[0].Outcome != "processing" || p.Failure != nil {
 				t.Fatalf("%s: %+v", p.Description, p)

@@ -19,7 +19,9 @@ import (
 	"github.com/tillpay/till/api"
 	"github.com/tillpay/till/checkout"
 	"github.com/tillpay/till/client"
+	"github.com/tillpay/till/dialect/chip"
 	"github.com/tillpay/till/dialect/cms"
+	"github.com/tillpay/till/dialect/commet"
 	"github.com/tillpay/till/dialect/orders"
 	tillhttp "github.com/tillpay/till/http"
 	"github.com/tillpay/till/middleware"
@@ -79,6 +81,10 @@ type Env struct {
 	Keyring *vault.Keyring
 	tb      testing.TB
 }
+
+// DefaultProcessorTimeout bounds each processor call of an Env whose
+// Options set none.
+const DefaultProcessorTimeout = time.Second
 
 // Options change how an Env starts.
 type Options struct {
@@ -152,9 +158,14 @@ func Start(tb testing.TB, b Backend, opts ...Options) *Env {
 		}
 		mailer = m
 	}
+	if o.ProcessorTimeout == 0 {
+		// The simulator's timeout card hangs for as long as this.
+		o.ProcessorTimeout = DefaultProcessorTimeout
+	}
 	env.Service = service.New(service.Config{
 		Store: st, Keyring: kr, PublicBaseURL: base, Lease: o.Lease, ProcessorTimeout: o.ProcessorTimeout, Logger: log,
 		Renderer: pdf.New(), Mailer: mailer, Webhooks: webhook.New(webhook.Options{}), RenderEvent: api.EventBody,
+		WebhookFormats: map[string]service.WebhookFormat{commet.Name: commet.Format{}},
 		Processor: func(ctx context.Context, a *till.Account, livemode bool) (till.Processor, error) {
 			if livemode {
 				return nil, till.Errorf(till.ELiveForbidden, "no live processor")
@@ -163,16 +174,20 @@ func Start(tb testing.TB, b Backend, opts ...Options) *Env {
 		},
 		Connectors: o.Connectors,
 	})
-	// The same composition as till serve: the native API, the CMS and
-	// Orders dialects and, under /pay/, the pages in their own middleware
-	// stack.
+	// The same composition as till serve: the native API and, under /pay/,
+	// the pages, and the dialects (Commet under /api/v1/, CHIP under its
+	// more specific prefixes, Orders & Subscriptions under /os/v1/, the CMS
+	// storefront under /cms/), each in its own middleware stack.
 	native := tillhttp.New(env.Service, tillhttp.Options{PublicBaseURL: base, AdminToken: o.AdminToken,
 		Logger: log, RateLimit: o.RateLimit})
 	pages := checkout.New(env.Service, checkout.Options{Logger: log})
-	srv.Config.Handler = middleware.ByPrefix(native,
+	commetAPI := commet.New(env.Service, commet.Options{PublicBaseURL: base, Logger: log, RateLimit: o.RateLimit})
+	chipAPI := chip.New(env.Service, chip.Options{Logger: log, RateLimit: o.RateLimit})
+	srv.Config.Handler = middleware.ByPrefix(native, append(chipAPI.Mounts(),
+		middleware.Prefix{Path: commet.Prefix, Handler: commetAPI},
 		middleware.Prefix{Path: "/cms/", Handler: cms.New(env.Service, cms.Options{Logger: log, RateLimit: o.RateLimit})},
 		middleware.Prefix{Path: orders.Prefix, Handler: orders.New(env.Service, orders.Options{Logger: log, RateLimit: o.RateLimit})},
-		middleware.Prefix{Path: "/pay/", Handler: middleware.Stack(pages, middleware.Options{ErrorWriter: pages.WriteError, Logger: log})})
+		middleware.Prefix{Path: "/pay/", Handler: middleware.Stack(pages, middleware.Options{ErrorWriter: pages.WriteError, Logger: log})})...)
 	srv.Start()
 	env.URL = base
 	created, err := env.Service.Bootstrap(ctx)

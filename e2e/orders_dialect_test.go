@@ -10,6 +10,7 @@ import (
 
 	"github.com/tillpay/till/api"
 	"github.com/tillpay/till/client"
+	"github.com/tillpay/till/dialect/orders"
 )
 
 // osCall sends a request to the Orders & Subscriptions API and decodes its
@@ -99,7 +100,7 @@ func TestOrdersDialect(t *testing.T) {
 			"payment_date": "null", "payment_method": "string", "billing_address": "null", "description": "string", "metadata": "array",
 			"status_code": "null", "error_message": "null"}
 		for field, typ := range want {
-			if got := jsonType(p[field]); got != typ {
+			if got := osJSONType(p[field]); got != typ {
 				t.Errorf("payment.%s is %s, want %s", field, got, typ)
 			}
 		}
@@ -126,7 +127,7 @@ func TestOrdersDialect(t *testing.T) {
 			t.Errorf("hard decline: %v", failed)
 		}
 		retry := osCall(t, c, "POST", "/payments", `{"orders":["`+order(jana.ID, "EUR", "6")+`"],"payment_method":"`+soft.ID+`"}`, 201)
-		if retry["current_state"] != "on_retry" || retry["status_code"] != "insufficient_funds" || jsonType(retry["payment_date"]) != "number" {
+		if retry["current_state"] != "on_retry" || retry["status_code"] != "insufficient_funds" || osJSONType(retry["payment_date"]) != "number" {
 			t.Fatalf("soft decline: %v", retry)
 		}
 
@@ -200,6 +201,21 @@ func TestOrdersDialect(t *testing.T) {
 			t.Errorf("omar's orders: %v", l)
 		}
 		osCall(t, c.WithKey("sk_test_"+strings.Repeat("x", 48)), "GET", "/payments", nil, 401)
+		osCall(t, c.WithKey(env.Keys.TestPublishableKey), "GET", "/payments", nil, 403)
+
+		// Every route, swept from the route table: a session is refused by
+		// the admin's before anything else, and reaches the others (which
+		// then find no such object, or a bad request, never 403).
+		for _, rt := range orders.New(env.Service, orders.Options{}).Routes() {
+			path := strings.TrimPrefix(regexp.MustCompile(`\{[^}]+\}`).ReplaceAllString(rt.Path, "x_any"), "/os/v1")
+			res, err := as.Raw(ctx, rt.Method, "/os/v1"+path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rt.AdminOnly != (res.Status == 403) {
+				t.Errorf("%s %s with a customer session: %d %s", rt.Method, rt.Path, res.Status, res.Body)
+			}
+		}
 
 		// A subscription renews through the same payments.
 		sub := osCall(t, c, "POST", "/subscriptions", `{"user":"`+jana.ID+`","currency":"EUR","interval":"month","items":[{"description":"Plan","quantity":1,"unit_price":9.90}]}`, 201)
@@ -218,8 +234,8 @@ func TestOrdersDialect(t *testing.T) {
 	})
 }
 
-// jsonType names the JSON type of a decoded value.
-func jsonType(v any) string {
+// osJSONType names the JSON type of a decoded value.
+func osJSONType(v any) string {
 	switch v.(type) {
 	case nil:
 		return "null"

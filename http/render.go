@@ -1,15 +1,13 @@
 package http
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/tillpay/till"
 	"github.com/tillpay/till/api"
+	"github.com/tillpay/till/middleware"
 	"github.com/tillpay/till/service"
 )
 
@@ -80,19 +78,8 @@ func KeyOf(k *service.NewKey) api.Key {
 	return out
 }
 
-// encode renders v as JSON without escaping <, > and & (bodies are JSON, not
-// HTML), followed by a newline.
-func encode(v any) []byte {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		// Every value rendered here is a plain struct; failing to encode one
-		// is a programming error.
-		panic("http: encode response: " + err.Error())
-	}
-	return buf.Bytes()
-}
+// encode renders v as JSON (middleware.EncodeJSON).
+func encode(v any) []byte { return middleware.EncodeJSON(v) }
 
 // successBody is the envelope of a single object.
 func successBody(v any, livemode bool) []byte {
@@ -122,13 +109,7 @@ func (s *Server) errorBody(err error) (int, []byte) {
 	return k.status, encode(api.Envelope[any]{Success: false, Error: out})
 }
 
-func writeBody(w http.ResponseWriter, status int, body []byte) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	w.Write(body)
-}
+func writeBody(w http.ResponseWriter, status int, body []byte) { middleware.WriteJSON(w, status, body) }
 
 // ok writes a single object.
 func (s *Server) ok(w http.ResponseWriter, r *http.Request, v any) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tillpay/till"
 	"github.com/tillpay/till/api"
+	"github.com/tillpay/till/middleware"
 	"github.com/tillpay/till/service"
 )
 
@@ -190,9 +191,9 @@ func (s *Server) revokeSession(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listCustomers(w http.ResponseWriter, r *http.Request) {
-	q := newQuery(r, "limit", "startingAfter", "email", "createdFrom", "createdTo")
-	f := till.CustomerFilter{Page: q.page(), Email: q.str("email"), CreatedFrom: q.time("createdFrom"), CreatedTo: q.time("createdTo")}
-	if err := q.err(); err != nil {
+	q := middleware.NewQuery(r, "limit", "startingAfter", "email", "createdFrom", "createdTo")
+	f := till.CustomerFilter{Page: q.Page("startingAfter"), Email: q.Str("email"), CreatedFrom: q.Time("createdFrom"), CreatedTo: q.Time("createdTo")}
+	if err := q.Err(); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -226,7 +227,7 @@ func (s *Server) addPaymentMethod(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listPaymentMethods(w http.ResponseWriter, r *http.Request) {
-	if err := newQuery(r).err(); err != nil {
+	if err := middleware.NewQuery(r).Err(); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -309,16 +310,16 @@ func (s *Server) updatePayment(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listPayments(w http.ResponseWriter, r *http.Request) {
-	q := newQuery(r, "limit", "startingAfter", "customerId", "status", "kind", "createdFrom", "createdTo")
-	f := till.PaymentFilter{Page: q.page(), CustomerID: q.str("customerId"), Status: till.Status(q.str("status")),
-		Kind: till.PaymentKind(q.str("kind")), CreatedFrom: q.time("createdFrom"), CreatedTo: q.time("createdTo")}
+	q := middleware.NewQuery(r, "limit", "startingAfter", "customerId", "status", "kind", "createdFrom", "createdTo")
+	f := till.PaymentFilter{Page: q.Page("startingAfter"), CustomerID: q.Str("customerId"), Status: till.Status(q.Str("status")),
+		Kind: till.PaymentKind(q.Str("kind")), CreatedFrom: q.Time("createdFrom"), CreatedTo: q.Time("createdTo")}
 	if f.Status != "" && !f.Status.Valid() {
-		q.v.Add("status", "status must be one of %s", statusList())
+		q.V.Add("status", "status must be one of %s", statusList())
 	}
 	if f.Kind != "" && f.Kind != till.KindCharge && f.Kind != till.KindLink {
-		q.v.Add("kind", "kind must be charge or link")
+		q.V.Add("kind", "kind must be charge or link")
 	}
-	if err := q.err(); err != nil {
+	if err := q.Err(); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -345,12 +346,12 @@ func statusList() string {
 // --- test mode
 
 func (s *Server) processorCharges(w http.ResponseWriter, r *http.Request) {
-	q := newQuery(r, "reference", "paymentId")
-	if err := q.err(); err != nil {
+	q := middleware.NewQuery(r, "reference", "paymentId")
+	if err := q.Err(); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	recs, err := s.svc.ProcessorRecords(r.Context(), callerOf(r).Caller, q.str("reference"), q.str("paymentId"))
+	recs, err := s.svc.ProcessorRecords(r.Context(), callerOf(r).Caller, q.Str("reference"), q.Str("paymentId"))
 	if err != nil {
 		s.fail(w, r, err)
 		return

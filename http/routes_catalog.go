@@ -5,6 +5,7 @@ import (
 
 	"github.com/tillpay/till"
 	"github.com/tillpay/till/api"
+	"github.com/tillpay/till/middleware"
 	"github.com/tillpay/till/service"
 )
 
@@ -155,9 +156,9 @@ func (s *Server) getCatalog(k catalogKind) http.HandlerFunc {
 
 func (s *Server) listCatalog(k catalogKind) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		q := newQuery(r, "limit", "startingAfter")
-		page := q.page()
-		if err := q.err(); err != nil {
+		q := middleware.NewQuery(r, "limit", "startingAfter")
+		page := q.Page("startingAfter")
+		if err := q.Err(); err != nil {
 			s.fail(w, r, err)
 			return
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tillpay/till/api"
+	"github.com/tillpay/till/middleware"
 	"github.com/tillpay/till/service"
 )
 
@@ -18,14 +19,14 @@ import (
 // after waiting up to the timeout for the first. The answer always carries
 // nextCursor, the cursor to poll with next.
 func (s *Server) pollEvents(w http.ResponseWriter, r *http.Request) {
-	q := newQuery(r, "after", "types", "timeout", "limit")
-	p := service.PollParams{After: q.str("after"), Timeout: service.DefaultPollTimeout, Stop: shutdownOf(r)}
-	for _, v := range q.q["types"] {
+	q := middleware.NewQuery(r, "after", "types", "timeout", "limit")
+	p := service.PollParams{After: q.Str("after"), Timeout: service.DefaultPollTimeout, Stop: shutdownOf(r)}
+	for _, v := range q.Values("types") {
 		for _, typ := range strings.Split(v, ",") {
 			p.Types = append(p.Types, strings.TrimSpace(typ))
 		}
 	}
-	if v := q.str("timeout"); v != "" {
+	if v := q.Str("timeout"); v != "" {
 		d, err := time.ParseDuration(v)
 		if n, nerr := strconv.ParseUint(v, 10, 64); nerr == nil {
 			// Whole seconds; anything past an hour is as good as an hour (a
@@ -33,20 +34,20 @@ func (s *Server) pollEvents(w http.ResponseWriter, r *http.Request) {
 			d, err = time.Duration(min(n, 3600))*time.Second, nil
 		}
 		if err != nil {
-			q.v.Add("timeout", "timeout must be a duration such as 25s or 500ms, or whole seconds; at most 30s is waited")
+			q.V.Add("timeout", "timeout must be a duration such as 25s or 500ms, or whole seconds; at most 30s is waited")
 		} else {
 			p.Timeout = d
 		}
 	}
-	if v := q.str("limit"); v != "" {
+	if v := q.Str("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 100 {
-			q.v.Add("limit", "limit must be an integer between 1 and 100")
+			q.V.Add("limit", "limit must be an integer between 1 and 100")
 		} else {
 			p.Limit = n
 		}
 	}
-	if err := q.err(); err != nil {
+	if err := q.Err(); err != nil {
 		s.fail(w, r, err)
 		return
 	}

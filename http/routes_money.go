@@ -6,6 +6,7 @@ import (
 
 	"github.com/tillpay/till"
 	"github.com/tillpay/till/api"
+	"github.com/tillpay/till/middleware"
 	"github.com/tillpay/till/service"
 )
 
@@ -37,7 +38,7 @@ func (s *Server) getRefund(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listRefunds(w http.ResponseWriter, r *http.Request) {
-	if err := newQuery(r).err(); err != nil {
+	if err := middleware.NewQuery(r).Err(); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -55,10 +56,10 @@ func (s *Server) listRefunds(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) listDocuments(kind till.DocumentKind) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		q := newQuery(r, "limit", "startingAfter", "customerId", "paymentId", "createdFrom", "createdTo")
-		f := till.DocumentFilter{Page: q.page(), Kind: kind, CustomerID: q.str("customerId"), PaymentID: q.str("paymentId"),
-			CreatedFrom: q.time("createdFrom"), CreatedTo: q.time("createdTo")}
-		if err := q.err(); err != nil {
+		q := middleware.NewQuery(r, "limit", "startingAfter", "customerId", "paymentId", "createdFrom", "createdTo")
+		f := till.DocumentFilter{Page: q.Page("startingAfter"), Kind: kind, CustomerID: q.Str("customerId"), PaymentID: q.Str("paymentId"),
+			CreatedFrom: q.Time("createdFrom"), CreatedTo: q.Time("createdTo")}
+		if err := q.Err(); err != nil {
 			s.fail(w, r, err)
 			return
 		}
@@ -102,7 +103,7 @@ func (s *Server) documentPDF(kind till.DocumentKind) http.HandlerFunc {
 }
 
 func (s *Server) balance(w http.ResponseWriter, r *http.Request) {
-	if err := newQuery(r).err(); err != nil {
+	if err := middleware.NewQuery(r).Err(); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -121,9 +122,9 @@ func (s *Server) balance(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) ledgerEntries(w http.ResponseWriter, r *http.Request) {
-	q := newQuery(r, "limit", "startingAfter", "paymentId")
-	f := till.LedgerFilter{Page: q.page(), PaymentID: q.str("paymentId")}
-	if err := q.err(); err != nil {
+	q := middleware.NewQuery(r, "limit", "startingAfter", "paymentId")
+	f := till.LedgerFilter{Page: q.Page("startingAfter"), PaymentID: q.Str("paymentId")}
+	if err := q.Err(); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -140,9 +141,9 @@ func (s *Server) ledgerEntries(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) emails(w http.ResponseWriter, r *http.Request) {
-	q := newQuery(r, "limit", "startingAfter", "to", "paymentId")
-	f := till.EmailFilter{Page: q.page(), To: q.str("to"), PaymentID: q.str("paymentId")}
-	if err := q.err(); err != nil {
+	q := middleware.NewQuery(r, "limit", "startingAfter", "to", "paymentId")
+	f := till.EmailFilter{Page: q.Page("startingAfter"), To: q.Str("to"), PaymentID: q.Str("paymentId")}
+	if err := q.Err(); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -159,10 +160,10 @@ func (s *Server) emails(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
-	q := newQuery(r, "limit", "startingAfter", "type", "objectId", "createdFrom", "createdTo")
-	f := till.EventFilter{Page: q.page(), Type: q.str("type"), ObjectID: q.str("objectId"),
-		CreatedFrom: q.time("createdFrom"), CreatedTo: q.time("createdTo")}
-	if err := q.err(); err != nil {
+	q := middleware.NewQuery(r, "limit", "startingAfter", "type", "objectId", "createdFrom", "createdTo")
+	f := till.EventFilter{Page: q.Page("startingAfter"), Type: q.Str("type"), ObjectID: q.Str("objectId"),
+		CreatedFrom: q.Time("createdFrom"), CreatedTo: q.Time("createdTo")}
+	if err := q.Err(); err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/tillpay/till"
 	"github.com/tillpay/till/api"
+	"github.com/tillpay/till/middleware"
 	"github.com/tillpay/till/service"
 )
 
@@ -50,9 +51,9 @@ func (s *Server) getOrder(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listOrders(w http.ResponseWriter, r *http.Request) {
-	q := newQuery(r, "limit", "startingAfter", "customerId")
-	f := till.OrderFilter{Page: q.page(), CustomerID: q.str("customerId")}
-	if err := q.err(); err != nil {
+	q := middleware.NewQuery(r, "limit", "startingAfter", "customerId")
+	f := till.OrderFilter{Page: q.Page("startingAfter"), CustomerID: q.Str("customerId")}
+	if err := q.Err(); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -99,9 +100,9 @@ func (s *Server) getSubscription(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listSubscriptions(w http.ResponseWriter, r *http.Request) {
-	q := newQuery(r, "limit", "startingAfter", "customerId")
-	f := till.SubscriptionFilter{Page: q.page(), CustomerID: q.str("customerId")}
-	if err := q.err(); err != nil {
+	q := middleware.NewQuery(r, "limit", "startingAfter", "customerId")
+	f := till.SubscriptionFilter{Page: q.Page("startingAfter"), CustomerID: q.Str("customerId")}
+	if err := q.Err(); err != nil {
 		s.fail(w, r, err)
 		return
 	}

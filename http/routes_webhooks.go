@@ -6,6 +6,7 @@ import (
 
 	"github.com/tillpay/till"
 	"github.com/tillpay/till/api"
+	"github.com/tillpay/till/middleware"
 	"github.com/tillpay/till/service"
 )
 
@@ -28,9 +29,9 @@ func (s *Server) getWebhookEndpoint(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listWebhookEndpoints(w http.ResponseWriter, r *http.Request) {
-	q := newQuery(r, "limit", "startingAfter")
-	page := q.page()
-	if err := q.err(); err != nil {
+	q := middleware.NewQuery(r, "limit", "startingAfter")
+	page := q.Page("startingAfter")
+	if err := q.Err(); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -81,9 +82,9 @@ func (s *Server) rollWebhookSecret(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) eventDeliveries(w http.ResponseWriter, r *http.Request) {
-	q := newQuery(r, "limit", "startingAfter")
-	page := q.page()
-	if err := q.err(); err != nil {
+	q := middleware.NewQuery(r, "limit", "startingAfter")
+	page := q.Page("startingAfter")
+	if err := q.Err(); err != nil {
 		s.fail(w, r, err)
 		return
 	}

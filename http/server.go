@@ -8,9 +8,7 @@ package http
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -228,33 +226,18 @@ func bodyOf(r *http.Request) []byte {
 type idemRequest = service.Idem
 
 // idempotency returns the request's Idempotency-Key context, nil without
-// the header.
+// the header (see service.KeyedRequest).
 func (s *Server) idempotency(r *http.Request) (*idemRequest, error) {
-	key := r.Header.Get("Idempotency-Key")
-	if key == "" {
-		return nil, nil
-	}
-	if err := service.CheckIdempotencyKey(key); err != nil {
-		return nil, err
-	}
 	var c *service.Caller
 	if cc := callerOf(r); cc != nil {
 		c = cc.Caller
 	}
-	return &idemRequest{API: c.IdemAPI(APIName), Key: key, Fingerprint: fingerprint(r.Method, r.URL.Path, bodyOf(r))}, nil
+	return service.KeyedRequest(c.IdemAPI(APIName), r.Header.Get("Idempotency-Key"), r.Method, r.URL.Path, bodyOf(r))
 }
 
 // APIName is the native API's name for the service: its Idempotency-Keys
 // are its own.
 const APIName = "native"
-
-// fingerprint is what makes a native request the same request: its method,
-// path and the SHA-256 of its body (migration 6 computes it the same way
-// for the keys stored before it).
-func fingerprint(method, path string, body []byte) string {
-	h := sha256.Sum256(body)
-	return method + " " + path + " " + hex.EncodeToString(h[:])
-}
 
 // mutate runs a mutating use case: decode the body into in (if not nil),
 // set up the Idempotency-Key, call run, and respond.

@@ -412,6 +412,9 @@ func (t *tx) ListCustomers(ctx context.Context, s till.Scope, f till.CustomerFil
 	if f.Email != "" {
 		w.add("email = " + w.arg(strings.ToLower(f.Email)))
 	}
+	if f.ExternalID != "" {
+		w.add("external_id = " + w.arg(f.ExternalID))
+	}
 	timeRange(w, f.CreatedFrom, f.CreatedTo)
 	return page[till.Customer](ctx, t, "customers", w, f.Page)
 }

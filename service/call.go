@@ -95,7 +95,7 @@ func (s *Service) callCharge(ctx context.Context, a *till.Account, p *till.Payme
 	defer cancel()
 	res, err := proc.Charge(cctx, till.ChargeRequest{
 		Reference: att.Reference, AccountID: a.ID, Livemode: p.Livemode, Amount: att.Amount, Currency: p.Currency,
-		Capture: p.Capture, OffSession: p.Kind == till.KindCharge && !authenticated, Authenticated: authenticated,
+		Capture: p.Capture, OffSession: (p.Kind == till.KindCharge || att.OffSession) && !authenticated, Authenticated: authenticated,
 		Source: src, Description: p.Description, At: now,
 	})
 	if err != nil {

@@ -31,18 +31,34 @@ func (s *Service) Charge(ctx context.Context, c *Caller, idem *Idem, in ChargePa
 // charge is Charge after validation (PayOrders and subscription renewals
 // charge this way too).
 func (s *Service) charge(ctx context.Context, c *Caller, idem *Idem, req *chargeInput) (*till.Payment, error) {
+	return s.chargeOnce(ctx, c, idem, OpCharge, func() (*loaded, string, error) {
+		l, err := s.startCharge(ctx, c, idem, req)
+		if err != nil || l.p.Status == till.StatusScheduled {
+			return l, "", err
+		}
+		return l, l.p.LastAttempt().ID, nil
+	})
+}
+
+// chargeOnce runs a charge under its Idempotency-Key of operation op: start
+// records the attempt and claims the key in its unit of work, returning
+// what the processor call needs and the attempt's id ("" when there is no
+// call to make: a scheduled charge); then the processor is called once and
+// its answer settled. The outcome is counted once, not on a replay. A
+// decline returns the payment with its card error.
+func (s *Service) chargeOnce(ctx context.Context, c *Caller, idem *Idem, op Operation, start func() (*loaded, string, error)) (*till.Payment, error) {
 	var out *till.Payment
 	var resultErr error
-	err := s.idempotent(ctx, c, idem, OpCharge, &out, func() error {
-		l, err := s.startCharge(ctx, c, idem, req)
+	err := s.idempotent(ctx, c, idem, op, &out, func() error {
+		l, attemptID, err := start()
 		if err != nil {
 			return err
 		}
-		if l.p.Status == till.StatusScheduled {
+		if attemptID == "" {
 			out = l.p
 			return nil
 		}
-		out, resultErr = s.executeLoaded(ctx, c.Scope(), l, l.p.LastAttempt().ID, idem)
+		out, resultErr = s.executeLoaded(ctx, c.Scope(), l, attemptID, idem)
 		if out == nil {
 			return resultErr
 		}

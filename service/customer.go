@@ -109,6 +109,7 @@ func (s *Service) CreateCustomer(ctx context.Context, c *Caller, idem *Idem, in 
 		taxIDs = []till.TaxID{}
 	}
 	validateCustomerFields(&v, cust, &in.Email, &in.Name, &in.Phone, &in.Locale, &in.Address, &taxIDs, in.Metadata)
+	validateCustomerRefs(&v, cust, &in.ExternalID, &in.TaxDocument, &in.Timezone)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -155,6 +156,7 @@ func (s *Service) UpdateCustomer(ctx context.Context, c *Caller, idem *Idem, id 
 			from := cust.Version
 			var v till.Validator
 			validateCustomerFields(&v, cust, in.Email, in.Name, in.Phone, in.Locale, in.Address, in.TaxIDs, in.Metadata)
+			validateCustomerRefs(&v, cust, in.ExternalID, in.TaxDocument, in.Timezone)
 			if in.DefaultPaymentMethodID != nil {
 				pmID := strings.TrimSpace(*in.DefaultPaymentMethodID)
 				if pmID != "" {

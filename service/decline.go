@@ -24,6 +24,12 @@ func cardError(p *till.Payment, baseURL string) error {
 		return &till.Error{Code: till.ECardDeclined, Message: att.Message,
 			Decline: &till.Decline{DeclineCode: att.DeclineCode, PaymentID: p.ID}}
 	}
+	if att := p.LastAttempt(); att != nil && att.OffSession && att.Outcome == till.OutcomeFailed && p.Status == till.StatusPending {
+		// A link the merchant charged off-session (ChargeLink) waits for
+		// its payer again after the decline.
+		return &till.Error{Code: till.ECardDeclined, Message: att.Message, Param: "paymentMethodId",
+			Decline: &till.Decline{DeclineCode: att.DeclineCode, PaymentID: p.ID}}
+	}
 	switch p.Status {
 	case till.StatusFailed, till.StatusRetryScheduled:
 		f := p.Failure

@@ -533,7 +533,7 @@ func (r *deliveryRunner) deliver(q *endpointQueue, t *till.Task) *delivery {
 	s := r.s
 	d := p.d
 	d.res = s.webhooks.Send(r.bg, till.WebhookRequest{URL: d.url, Livemode: p.livemode, MessageID: d.ev.ID,
-		Body: p.body, Secrets: p.secrets, Timestamp: s.clock.Now()})
+		Body: p.body, Secrets: p.secrets, Timestamp: s.clock.Now(), Header: p.header})
 	s.obs.WebhookDelivered(d.res.Delivered(), d.res.Latency)
 	return d
 }
@@ -673,6 +673,9 @@ type prepared struct {
 	body     []byte
 	secrets  []string
 	livemode bool
+	// header signs body in the endpoint's dialect; nil for Till's own
+	// format, signed when sent.
+	header map[string][]string
 }
 
 // done reports whether the delivery is not to be sent: dropped or failed.
@@ -688,18 +691,19 @@ func (r *deliveryRunner) prepare(t *till.Task) *prepared {
 		p.d.err = err
 		return p
 	}
-	if ev == nil || ep == nil || ep.Deleted || !ep.Enabled {
-		// Deleted or disabled since the delivery was queued: it is dropped.
+	if ev == nil || ep == nil || ep.Deleted || !ep.Enabled || !s.deliverable(ep, ev) {
+		// Deleted or disabled since the delivery was queued, or an event
+		// its dialect has no name for: it is dropped.
 		p.d.drop = true
 		return p
 	}
 	p.d.ev, p.d.url, p.livemode = ev, ep.URL, ep.Livemode
-	if p.body, err = s.renderEvent(ev); err != nil {
-		p.d.err = fmt.Errorf("render event %s: %w", ev.ID, err)
-		return p
-	}
 	if p.secrets, err = s.endpointSecrets(r.bg, ep); err != nil {
 		p.d.err = err
+		return p
+	}
+	if p.body, p.header, err = s.renderDelivery(r.bg, ev, ep, p.secrets, s.clock.Now()); err != nil {
+		p.d.err = fmt.Errorf("render event %s: %w", ev.ID, err)
 	}
 	return p
 }

@@ -72,9 +72,6 @@ const (
 	OpWebhookDelete     Operation = "webhook_endpoint.delete"
 	OpWebhookRoll       Operation = "webhook_endpoint.roll_secret"
 	OpEventResend       Operation = "event.resend"
-	OpCatalogCreate     Operation = "catalog.create"
-	OpCatalogDelete     Operation = "catalog.delete"
-	OpCatalogUpdate     Operation = "catalog.update"
 	OpSessionCreate     Operation = "customer_session.create"
 	OpSessionRevoke     Operation = "customer_session.revoke"
 	OpOrderCreate       Operation = "order.create"
@@ -82,6 +79,9 @@ const (
 	OpSubscriptionMake  Operation = "subscription.create"
 	OpSubscriptionEdit  Operation = "subscription.update"
 	OpSubscriptionStop  Operation = "subscription.cancel"
+	OpCatalogCreate     Operation = "catalog.create"
+	OpCatalogUpdate     Operation = "catalog.update"
+	OpCatalogDelete     Operation = "catalog.delete"
 )
 
 // legacyAPI is the API migration 6 assigned the keys stored before keys
@@ -104,15 +104,19 @@ func (r *ReplayedResponse) Error() string {
 // MaxIdempotencyKeyLen is the longest Idempotency-Key accepted.
 const MaxIdempotencyKeyLen = 255
 
-// CheckIdempotencyKey refuses an Idempotency-Key that is not 1 to
-// MaxIdempotencyKeyLen printable ASCII characters, with a validation error
-// naming the header; every API checks its keys with it.
-func CheckIdempotencyKey(key string) error {
-	if key == "" || len(key) > MaxIdempotencyKeyLen || strings.ContainsFunc(key, func(c rune) bool { return c < 0x20 || c > 0x7e }) {
-		return till.ParamError(till.EValidation, "Idempotency-Key",
+// NewIdem returns the Idem of a request that sent Idempotency-Key key
+// through api, with the API's fingerprint of the request; nil when key is
+// empty. A key longer than MaxIdempotencyKeyLen or with characters other
+// than printable ASCII is a validation error on "Idempotency-Key".
+func NewIdem(api, key, fingerprint string) (*Idem, error) {
+	if key == "" {
+		return nil, nil
+	}
+	if len(key) > MaxIdempotencyKeyLen || strings.ContainsFunc(key, func(c rune) bool { return c < 0x20 || c > 0x7e }) {
+		return nil, till.ParamError(till.EValidation, "Idempotency-Key",
 			"Idempotency-Key must be 1–%d printable ASCII characters", MaxIdempotencyKeyLen)
 	}
-	return nil
+	return &Idem{API: api, Key: key, Fingerprint: fingerprint}, nil
 }
 
 // Idempotency retention (SPEC §1: keys are kept at least 24 hours): the

@@ -38,6 +38,9 @@ type PaymentLinkParams struct {
 	CustomerID  string
 	ExpiresAt   *time.Time
 	SuccessURL  string
+	// FailureURL is where the hosted page sends a payer whose card was
+	// declined; empty, the page lets them try again.
+	FailureURL  string
 	Metadata    till.Metadata
 	TaxBehavior string
 	LineItems   []LineItemParams
@@ -49,6 +52,7 @@ type linkInput struct {
 	customerID string
 	expiresAt  time.Time
 	successURL string
+	failureURL string
 }
 
 // validateLink checks a link request at time now (the account's clock).
@@ -71,17 +75,25 @@ func validateLink(in PaymentLinkParams, now time.Time) (*linkInput, error) {
 		}
 		out.expiresAt = at
 	}
-	if in.SuccessURL != "" {
-		u, err := url.Parse(in.SuccessURL)
-		switch {
-		case len(in.SuccessURL) > 2048:
-			v.Add("successUrl", "successUrl can be at most 2048 characters")
-		case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil:
-			v.Add("successUrl", "successUrl must be an absolute http or https URL without credentials, such as https://shop.example/thanks")
-		}
-		out.successURL = in.SuccessURL
-	}
+	out.successURL = validateReturnURL(&v, "successUrl", in.SuccessURL)
+	out.failureURL = validateReturnURL(&v, "failureUrl", in.FailureURL)
 	return out, v.Err()
+}
+
+// validateReturnURL checks a URL the hosted page sends the payer to,
+// recording problems under field; empty is no URL.
+func validateReturnURL(v *till.Validator, field, raw string) string {
+	if raw == "" {
+		return ""
+	}
+	u, err := url.Parse(raw)
+	switch {
+	case len(raw) > 2048:
+		v.Add(field, "%s can be at most 2048 characters", field)
+	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil:
+		v.Add(field, "%s must be an absolute http or https URL without credentials, such as https://shop.example/thanks", field)
+	}
+	return raw
 }
 
 // CreatePaymentLink creates a payment of kind link, pending, with the url of
@@ -94,13 +106,32 @@ func (s *Service) CreatePaymentLink(ctx context.Context, c *Caller, idem *Idem, 
 	if err != nil {
 		return nil, err
 	}
+	return s.createLink(ctx, c, idem, OpLinkCreate, req, linkOptions{capture: true, sendReceipt: true})
+}
+
+// linkOptions are the choices a link's creator has beyond PaymentLinkParams
+// (CreatePurchase makes them).
+type linkOptions struct {
+	// capture false places a hold when the link is paid (authorize only).
+	capture bool
+	// sendReceipt false sends no receipt email when the link is paid.
+	sendReceipt bool
+	// client, when the request names no customer, is the customer the link
+	// is for: the account's customer with its email, or it created.
+	client *till.Customer
+}
+
+// createLink records a validated link request in one unit of work, with
+// the Idempotency-Key of operation op.
+func (s *Service) createLink(ctx context.Context, c *Caller, idem *Idem, op Operation, req *linkInput, opt linkOptions) (*till.Payment, error) {
 	var out *till.Payment
 	// The stored response holds the link's url, a bearer of the right to
 	// pay: sealed like a secret.
-	err = s.idempotent(ctx, c, sealed(idem), OpLinkCreate, &out, func() error {
+	err := s.idempotent(ctx, c, sealed(idem), op, &out, func() error {
 		scope := c.Scope()
 		var a *till.Account
 		cust := &till.Customer{}
+		newClient := false
 		err := s.store.View(ctx, func(tx till.Tx) error {
 			var err error
 			if a, err = tx.Account(ctx, scope.AccountID); err != nil {
@@ -121,8 +152,10 @@ func (s *Service) CreatePaymentLink(ctx context.Context, c *Caller, idem *Idem, 
 				if err != nil || cust.Deleted {
 					return paramNotFound("customer", req.customerID, "customerId")
 				}
+			} else if opt.client != nil {
+				cust, newClient, err = s.clientCustomer(ctx, tx, scope, opt.client)
 			}
-			return nil
+			return err
 		})
 		if err != nil {
 			return err
@@ -136,10 +169,10 @@ func (s *Service) CreatePaymentLink(ctx context.Context, c *Caller, idem *Idem, 
 		expires := req.expiresAt
 		p := &till.Payment{
 			ID: s.ids.NewID(till.PrefixPayment), AccountID: scope.AccountID, Livemode: scope.Livemode,
-			CustomerID: req.customerID, Kind: till.KindLink, Currency: req.currency.Code, Amount: req.amount,
+			CustomerID: cust.ID, Kind: till.KindLink, Currency: req.currency.Code, Amount: req.amount,
 			Description: req.description, Metadata: req.metadata, TaxBehavior: behavior, LineItems: req.lines,
-			Capture: true, Active: true, SendReceipt: true, LinkToken: token, URL: s.baseURL + "/pay/" + token,
-			SuccessURL: req.successURL, ExpiresAt: &expires, Version: 1, CreatedAt: now, UpdatedAt: now,
+			Capture: opt.capture, Active: true, SendReceipt: opt.sendReceipt, LinkToken: token, URL: s.baseURL + "/pay/" + token,
+			SuccessURL: req.successURL, FailureURL: req.failureURL, ExpiresAt: &expires, Version: 1, CreatedAt: now, UpdatedAt: now,
 		}
 		if err := computeTax(a, cust, p, now); err != nil {
 			return err
@@ -151,6 +184,15 @@ func (s *Service) CreatePaymentLink(ctx context.Context, c *Caller, idem *Idem, 
 			return err
 		}
 		return s.store.Update(ctx, func(tx till.Tx) error {
+			if newClient {
+				cust.CreatedAt, cust.UpdatedAt = now, now
+				if err := tx.CreateCustomer(ctx, cust); err != nil {
+					return err
+				}
+				if err := s.emit(ctx, tx, scope, till.EventCustomerCreated, "customer", cust.ID, cust.Version, cust, now); err != nil {
+					return err
+				}
+			}
 			if err := tx.CreatePayment(ctx, p); err != nil {
 				return err
 			}
@@ -161,7 +203,7 @@ func (s *Service) CreatePaymentLink(ctx context.Context, c *Caller, idem *Idem, 
 				return err
 			}
 			out = p
-			return s.remember(ctx, tx, c, idem, OpLinkCreate, p, p.ID)
+			return s.remember(ctx, tx, c, idem, op, p, p.ID)
 		})
 	})
 	return out, err
@@ -242,9 +284,15 @@ func (s *Service) endWaiting(ctx context.Context, tx till.Tx, p *till.Payment, t
 
 // dropLinkMethod detaches the card a link's payer saved for an attempt that
 // did not succeed: a card is kept only for a paid link. A customer whose
-// default it was has none again.
+// default it was has none again. A saved method the merchant charged the
+// link with off-session (ChargeLink) stays attached: the link only lets it
+// go.
 func (s *Service) dropLinkMethod(ctx context.Context, tx till.Tx, p *till.Payment, now time.Time) error {
 	if p.Kind != till.KindLink || p.PaymentMethodID == "" {
+		return nil
+	}
+	if att := lastCharge(p); att != nil && att.OffSession {
+		p.PaymentMethodID = ""
 		return nil
 	}
 	scope := scopeOf(p)

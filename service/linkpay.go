@@ -137,6 +137,9 @@ type PayView struct {
 	// moved the payment to expired.
 	Expired    bool
 	SuccessURL string
+	// FailureURL is where the page sends a payer whose card was declined,
+	// "" to let them try again on the page.
+	FailureURL string
 	// Email, Name, Country and PostalCode prefill the form from the link's
 	// customer; Country is also the country the amounts are for, and
 	// VATNumber the number they assume.
@@ -176,7 +179,7 @@ func (s *Service) PayPage(ctx context.Context, token string, q LinkQuote) (*PayV
 			MerchantName: a.Branding.DisplayName, BrandColor: a.Branding.Color, Kind: p.Kind, Description: p.Description,
 			Currency: cur, AmountSubtotal: p.AmountSubtotal, TaxAmount: p.TaxAmount, AmountTotal: p.AmountTotal,
 			TaxBehavior: p.TaxBehavior, TaxBreakdown: p.TaxBreakdown, LineItems: p.LineItems,
-			Status: p.Status, Livemode: p.Livemode, Failure: p.Failure, ExpiresAt: p.ExpiresAt, SuccessURL: p.SuccessURL,
+			Status: p.Status, Livemode: p.Livemode, Failure: p.Failure, ExpiresAt: p.ExpiresAt, SuccessURL: p.SuccessURL, FailureURL: p.FailureURL,
 			CanAuthenticate: p.Status == till.StatusRequiresAction && !p.Livemode && p.Provider == till.ProcessorSimulator,
 		}
 		if v.MerchantName == "" {

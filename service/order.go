@@ -217,7 +217,7 @@ func (s *Service) CancelOrder(ctx context.Context, c *Caller, idem *Idem, id str
 				if err := tx.UpdateOrder(ctx, o, from); err != nil {
 					return err
 				}
-				ov.Status = till.OrderCanceled
+				ov = &OrderView{Order: o, Status: till.OrderCanceled}
 			case till.OrderCanceled:
 			default:
 				return till.Conflict("Order %s is %s; only an open order can be canceled.", o.ID, ov.Status)

@@ -77,6 +77,10 @@ type CustomerParams struct {
 	TaxIDs   []till.TaxID
 	Locale   string
 	Metadata till.Metadata
+	// ExternalID, TaxDocument and Timezone: see till.Customer.
+	ExternalID  string
+	TaxDocument string
+	Timezone    string
 }
 
 // CustomerUpdateParams changes a customer; nil fields stay as they are,
@@ -90,6 +94,9 @@ type CustomerUpdateParams struct {
 	Locale                 *string
 	Metadata               till.Metadata
 	DefaultPaymentMethodID *string
+	ExternalID             *string
+	TaxDocument            *string
+	Timezone               *string
 }
 
 // PaymentMethodParams saves a payment method on a customer: a card, a token

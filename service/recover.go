@@ -18,7 +18,7 @@ func (s *Service) resume(ctx context.Context, c *Caller, idem *Idem, found *till
 	scope := c.Scope()
 	reconcileKind := taskReconcile
 	switch Operation(found.Operation) {
-	case OpCharge, OpCapture, OpRelease:
+	case OpCharge, OpLinkCharge, OpCapture, OpRelease:
 	case OpRefund:
 		reconcileKind = taskRefundReconcile
 	default:

@@ -75,7 +75,7 @@ func (s *Service) startRefund(ctx context.Context, c *Caller, idem *Idem, paymen
 		default:
 			return till.Conflict("Only a succeeded payment can be refunded; this one is %s.", p.Status)
 		}
-		refundable := p.AmountCaptured - p.AmountRefunded - p.RefundReserved
+		refundable := p.Refundable()
 		if refundable <= 0 {
 			return till.Conflict("Nothing is left to refund: %d is refunded and %d is being refunded.", p.AmountRefunded, p.RefundReserved)
 		}

@@ -55,6 +55,10 @@ type Config struct {
 	// event object). RunDeliveries needs both.
 	Webhooks    till.WebhookSender
 	RenderEvent func(*till.Event) ([]byte, error)
+	// WebhookFormats are the webhook formats of the dialects, by the
+	// name endpoints carry in till.WebhookEndpoint.Dialect; an endpoint
+	// of a dialect not listed cannot be created, and its deliveries fail.
+	WebhookFormats map[string]WebhookFormat
 	// Observer receives measurements (package metrics); nil observes
 	// nothing.
 	Observer till.Observer
@@ -91,6 +95,7 @@ type Service struct {
 	webhooks  till.WebhookSender
 	// renderEvent renders a delivery's body.
 	renderEvent func(*till.Event) ([]byte, error)
+	formats     map[string]WebhookFormat
 	// wake tells this process's delivery runner that deliveries were
 	// queued.
 	wake chan struct{}
@@ -134,7 +139,7 @@ func New(cfg Config) *Service {
 		baseURL: strings.TrimRight(cfg.PublicBaseURL, "/"), instance: cfg.Instance, lease: cfg.Lease,
 		timeout: cfg.ProcessorTimeout, recAfter: cfg.ReconcileAfter, log: cfg.Logger, auth: newKeyCache(), hook: cfg.Hook,
 		renderer: cfg.Renderer, mailer: cfg.Mailer, retention: cfg.IdempotencyRetention,
-		webhooks: cfg.Webhooks, renderEvent: cfg.RenderEvent, wake: make(chan struct{}, 1),
+		webhooks: cfg.Webhooks, renderEvent: cfg.RenderEvent, formats: cfg.WebhookFormats, wake: make(chan struct{}, 1),
 		obs: cfg.Observer,
 	}
 	if s.obs == nil {

@@ -34,6 +34,9 @@ type WebhookEndpointParams struct {
 	// Enabled defaults to true.
 	Enabled  *bool
 	Metadata till.Metadata
+	// Dialect is the webhook format the endpoint receives events in (a
+	// key of Config.WebhookFormats); empty is Till's own.
+	Dialect string
 }
 
 // WebhookEndpointUpdateParams change an endpoint; nil fields stay.
@@ -67,7 +70,8 @@ type Resend struct {
 }
 
 // validateWebhookFields checks the fields of a create or an update.
-func validateWebhookFields(v *till.Validator, livemode bool, url, description *string, events []string, metadata till.Metadata) {
+// events are checked against known, the types of the endpoint's dialect.
+func validateWebhookFields(v *till.Validator, livemode bool, url, description *string, events, known []string, metadata till.Metadata) {
 	if url != nil {
 		if err := till.CheckWebhookURL(*url, livemode); err != nil {
 			if e, ok := till.AsError(err); ok && len(e.Fields) > 0 {
@@ -82,24 +86,7 @@ func validateWebhookFields(v *till.Validator, livemode bool, url, description *s
 	if description != nil && utf8.RuneCountInString(*description) > 500 {
 		v.Add("description", "description can have at most 500 characters")
 	}
-	if events != nil {
-		if len(events) == 0 {
-			v.Add("events", "list at least one event type, or \"*\" for all")
-		}
-		if len(events) > len(till.EventTypes) {
-			v.Add("events", "list at most %d event types", len(till.EventTypes))
-		}
-		for i, e := range events {
-			switch {
-			case e == "*" && len(events) > 1:
-				v.Add("events", "\"*\" receives every event type and cannot be combined with others")
-			case e != "*" && !slices.Contains(till.EventTypes, e):
-				v.Add("events", "events[%d]: unknown event type %q", i, e)
-			case slices.Index(events, e) != i:
-				v.Add("events", "events[%d]: %q is listed twice", i, e)
-			}
-		}
-	}
+	validEventTypes(v, events, known)
 	till.ValidateMetadata(v, "metadata", metadata)
 }
 
@@ -125,13 +112,16 @@ func (s *Service) CreateWebhookEndpoint(ctx context.Context, c *Caller, idem *Id
 	if events == nil {
 		v.Add("events", "events is required: the event types to receive, or [\"*\"] for all")
 	}
-	validateWebhookFields(&v, c.Livemode, &in.URL, &in.Description, events, in.Metadata)
+	if _, err := s.format(in.Dialect); err != nil {
+		return nil, err
+	}
+	validateWebhookFields(&v, c.Livemode, &in.URL, &in.Description, events, s.eventTypes(in.Dialect), in.Metadata)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	now := s.now(c.Account, c.Livemode)
 	ep := &till.WebhookEndpoint{ID: s.ids.NewID(till.PrefixWebhook), AccountID: c.Account.ID, Livemode: c.Livemode,
-		URL: in.URL, Description: in.Description, Events: slices.Clone(events), Enabled: in.Enabled == nil || *in.Enabled,
+		URL: in.URL, Description: in.Description, Dialect: in.Dialect, Events: slices.Clone(events), Enabled: in.Enabled == nil || *in.Enabled,
 		Metadata: till.MergeMetadata(nil, in.Metadata), Version: 1, CreatedAt: now, UpdatedAt: now}
 	secret, sealedSecret, dk, err := s.newWebhookSecret(ep.ID)
 	if err != nil {
@@ -206,7 +196,9 @@ func (s *Service) UpdateWebhookEndpoint(ctx context.Context, c *Caller, idem *Id
 		u := strings.TrimSpace(*in.URL)
 		in.URL = &u
 	}
-	validateWebhookFields(&v, c.Livemode, in.URL, in.Description, in.Events, in.Metadata)
+	// The events are checked against the endpoint's dialect once it is
+	// read.
+	validateWebhookFields(&v, c.Livemode, in.URL, in.Description, nil, nil, in.Metadata)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -218,6 +210,11 @@ func (s *Service) UpdateWebhookEndpoint(ctx context.Context, c *Caller, idem *Id
 				return err
 			}
 			from := ep.Version
+			var ev till.Validator
+			validEventTypes(&ev, in.Events, s.eventTypes(ep.Dialect))
+			if err := ev.Err(); err != nil {
+				return err
+			}
 			if in.URL != nil {
 				ep.URL = *in.URL
 			}
@@ -330,7 +327,7 @@ func (s *Service) fanOut(ctx context.Context, tx till.Tx, e *till.Event) error {
 	}
 	real := s.clock.Now()
 	for _, ep := range eps {
-		if !ep.Receives(e.Type) {
+		if !s.receives(ep, e) {
 			continue
 		}
 		if err := tx.CreateTask(ctx, &till.Task{ID: s.ids.NewID(till.PrefixTask), Kind: taskWebhook, AccountID: e.AccountID,
@@ -363,6 +360,9 @@ func (s *Service) ResendEvent(ctx context.Context, c *Caller, idem *Idem, eventI
 				if !ep.Enabled {
 					return till.Errorf(till.EConflict, "Webhook endpoint %s is disabled; enable it before resending to it.", ep.ID)
 				}
+				if !s.deliverable(ep, e) {
+					return till.Conflict("Webhook endpoint %s receives %s webhooks, which have no event for %s.", ep.ID, ep.Dialect, e.Type)
+				}
 				eps = append(eps, ep)
 			} else {
 				all, err := tx.EnabledWebhookEndpoints(ctx, c.Scope())
@@ -370,7 +370,7 @@ func (s *Service) ResendEvent(ctx context.Context, c *Caller, idem *Idem, eventI
 					return err
 				}
 				for _, ep := range all {
-					if ep.Receives(e.Type) {
+					if s.receives(ep, e) {
 						eps = append(eps, ep)
 					}
 				}

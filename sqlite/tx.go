@@ -334,6 +334,9 @@ func (t *tx) ListCustomers(ctx context.Context, s till.Scope, f till.CustomerFil
 	if f.Email != "" {
 		w.add("email = ?", strings.ToLower(f.Email))
 	}
+	if f.ExternalID != "" {
+		w.add("external_id = ?", f.ExternalID)
+	}
 	timeRange(w, f.CreatedFrom, f.CreatedTo)
 	return page[till.Customer](ctx, t, "customers", w, f.Page)
 }

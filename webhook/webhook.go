@@ -1,7 +1,9 @@
 // Package webhook delivers signed events over HTTP: it implements
-// till.WebhookSender. Every delivery carries two signatures so existing
-// verification code works: Stripe's scheme (Till-Signature) and Standard
-// Webhooks v1 (webhook-id, webhook-timestamp, webhook-signature). In live
+// till.WebhookSender. Every delivery of Till's own events carries two
+// signatures so existing verification code works: Stripe's scheme
+// (Till-Signature) and Standard Webhooks v1 (webhook-id, webhook-timestamp,
+// webhook-signature); a dialect's delivery carries the headers its format
+// made (till.WebhookRequest.Header) instead. In live
 // mode it connects only to public addresses over https, checked on the
 // address being dialed, so DNS rebinding cannot reach an internal service.
 package webhook
@@ -201,8 +203,12 @@ func (s *Sender) send(ctx context.Context, r till.WebhookRequest) till.WebhookRe
 	if err != nil {
 		return till.WebhookResult{Error: "invalid URL"}
 	}
-	for k, v := range Sign(r.Secrets, r.MessageID, r.Timestamp, r.Body) {
-		req.Header[k] = v
+	sig := r.Header
+	if sig == nil {
+		sig = Sign(r.Secrets, r.MessageID, r.Timestamp, r.Body)
+	}
+	for k, v := range sig {
+		req.Header[http.CanonicalHeaderKey(k)] = v
 	}
 	resp, err := c.Do(req)
 	if err != nil {

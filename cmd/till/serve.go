@@ -21,7 +21,9 @@ import (
 	"github.com/tillpay/till"
 	"github.com/tillpay/till/api"
 	"github.com/tillpay/till/checkout"
+	"github.com/tillpay/till/dialect/chip"
 	"github.com/tillpay/till/dialect/cms"
+	"github.com/tillpay/till/dialect/commet"
 	"github.com/tillpay/till/dialect/orders"
 	tillhttp "github.com/tillpay/till/http"
 	"github.com/tillpay/till/metrics"
@@ -193,6 +195,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Store: st, Keyring: keys, PublicBaseURL: cfg.publicBaseURL, Lease: cfg.lease,
 		ProcessorTimeout: cfg.processorTimeout, Logger: log, Hook: failpoint(log), IdempotencyRetention: cfg.idemRetention,
 		Renderer: pdf.New(), Mailer: mailer, Webhooks: webhook.New(webhook.Options{}), RenderEvent: api.EventBody, Observer: obs,
+		WebhookFormats: map[string]service.WebhookFormat{commet.Name: commet.Format{}},
 		Processor: func(ctx context.Context, a *till.Account, livemode bool) (till.Processor, error) {
 			if livemode {
 				return nil, till.Errorf(till.ELiveForbidden, "Live mode needs a real processor; none is configured for this account.")
@@ -222,23 +225,29 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	// Each API is served inside its own middleware stack, answering errors
 	// (a panic, a non-canonical path) in its own shape: the native API wraps
-	// itself with its envelope, the CMS dialect with its own; the pages
-	// render an HTML page.
+	// itself with its envelope; the pages render an HTML page; the CHIP
+	// dialect answers in CHIP's error shape, the CMS dialect in its own.
 	native := tillhttp.New(svc, tillhttp.Options{
 		PublicBaseURL: cfg.publicBaseURL, AdminToken: cfg.adminToken, Logger: log, RateLimit: cfg.rateLimit,
 		Ready: st.ready, Observe: obs.Request,
 	})
 	pages := checkout.New(svc, checkout.Options{Logger: log})
-	storefront := cms.New(svc, cms.Options{Logger: log, RateLimit: cfg.rateLimit, Observe: obs.Request})
+	// The dialects wrap themselves with their own envelopes, as the native
+	// API does.
+	commetAPI := commet.New(svc, commet.Options{PublicBaseURL: cfg.publicBaseURL, Logger: log, RateLimit: cfg.rateLimit,
+		Observe: obs.Request})
 	ordersAPI := orders.New(svc, orders.Options{Logger: log, RateLimit: cfg.rateLimit})
+	storefront := cms.New(svc, cms.Options{Logger: log, RateLimit: cfg.rateLimit, Observe: obs.Request})
 	observe := middleware.RouteObserver(obs.Request)
-	handler := middleware.ByPrefix(native,
+	chipAPI := chip.New(svc, chip.Options{Logger: log, RateLimit: cfg.rateLimit, Observe: observe})
+	handler := middleware.ByPrefix(native, append(chipAPI.Mounts(),
+		middleware.Prefix{Path: commet.Prefix, Handler: commetAPI},
 		middleware.Prefix{Path: "/cms/", Handler: storefront},
 		middleware.Prefix{Path: orders.Prefix, Handler: ordersAPI},
 		middleware.Prefix{Path: "/pay/", Handler: middleware.Stack(pages, middleware.Options{ErrorWriter: pages.WriteError, Logger: log,
 			Observe: observe.By(pages.Route)})},
 		middleware.Prefix{Path: "/metrics/", Handler: middleware.Stack(obs.Handler(cfg.metricsToken), middleware.Options{Logger: log,
-			Observe: observe.By(func(r *http.Request) string { return map[bool]string{true: "/metrics"}[r.URL.Path == "/metrics"] })})})
+			Observe: observe.By(func(r *http.Request) string { return map[bool]string{true: "/metrics"}[r.URL.Path == "/metrics"] })})})...)
 	srv := &http.Server{Handler: handler, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	middleware.DefaultServerTimeouts().Apply(srv)
 

@@ -7,13 +7,8 @@
 package cms
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -138,15 +133,7 @@ func (h *Handler) authenticate(r *http.Request) (*service.Caller, error) {
 // idempotency returns the request's Idempotency-Key context, kept apart
 // from the native API's and from other customers'.
 func idempotency(r *http.Request, c *service.Caller, body []byte) (*service.Idem, error) {
-	key := r.Header.Get("Idempotency-Key")
-	if key == "" {
-		return nil, nil
-	}
-	if err := service.CheckIdempotencyKey(key); err != nil {
-		return nil, err
-	}
-	sum := sha256.Sum256(body)
-	return &service.Idem{API: c.IdemAPI(APIName), Key: key, Fingerprint: r.Method + " " + r.URL.Path + " " + hex.EncodeToString(sum[:])}, nil
+	return service.KeyedRequest(c.IdemAPI(APIName), r.Header.Get("Idempotency-Key"), r.Method, r.URL.Path, body)
 }
 
 func bodyError(err error) error {
@@ -183,14 +170,5 @@ func (h *Handler) WriteError(w http.ResponseWriter, r *http.Request, err error) 
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		panic("cms: encode response: " + err.Error())
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
-	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	middleware.WriteJSON(w, status, middleware.EncodeJSON(v))
 }

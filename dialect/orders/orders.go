@@ -78,11 +78,18 @@ func New(svc *service.Service, opts Options) *Handler {
 	return h
 }
 
-// Routes lists the API's routes as "METHOD path" (for tests and docs).
-func (h *Handler) Routes() []string {
-	var out []string
+// Route describes one route: its method, ServeMux path and whether only
+// the admin role (the merchant's secret key) may call it.
+type Route struct {
+	Method, Path string
+	AdminOnly    bool
+}
+
+// Routes lists the API's routes (tests sweep them for the roles).
+func (h *Handler) Routes() []Route {
+	var out []Route
 	for _, rt := range h.routes() {
-		out = append(out, rt.method+" "+rt.path)
+		out = append(out, Route{Method: rt.method, Path: rt.path, AdminOnly: rt.role == admin})
 	}
 	return out
 }

@@ -85,8 +85,10 @@ func (s *Simulator) Verify(ctx context.Context, r till.VerifyRequest) (*till.Pro
 // Charge returns a validation_error for a missing reference, amount, currency
 // or time, for a source that is not a card, and for a reference recorded with
 // a different account, amount, currency or card. For CardTimeout it records a
-// succeeded charge but returns an error wrapping till.ErrProcessorTimeout
-// (the first time only; a repeated call answers succeeded).
+// succeeded charge and then does not answer: the call hangs until ctx ends
+// (the caller's processor timeout) or, without a deadline, for
+// TimeoutHang, and returns an error wrapping till.ErrProcessorTimeout (the
+// first time only; a repeated call answers succeeded at once).
 func (s *Simulator) Charge(ctx context.Context, r till.ChargeRequest) (*till.ProcessorResult, error) {
 	var v till.Validator
 	validateCall(&v, r.Reference, r.At)
@@ -103,10 +105,20 @@ func (s *Simulator) Charge(ctx context.Context, r till.ChargeRequest) (*till.Pro
 		return nil, err
 	}
 	if created && r.Source.Card.Number == CardTimeout {
+		hang := time.NewTimer(TimeoutHang)
+		defer hang.Stop()
+		select {
+		case <-ctx.Done():
+		case <-hang.C:
+		}
 		return nil, fmt.Errorf("simulator: charge %s: %w", r.Reference, till.ErrProcessorTimeout)
 	}
 	return result(rec), nil
 }
+
+// TimeoutHang is how long a charge of CardTimeout hangs when its caller set
+// no deadline.
+const TimeoutHang = time.Minute
 
 // Capture captures r.Amount of the authorization recorded under
 // r.ChargeReference and releases the rest. The charge record keeps its

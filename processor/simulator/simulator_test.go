@@ -424,9 +424,18 @@ func TestTimeout(t *testing.T) {
 	sim, store := MustSimulator(t)
 	ctx := context.Background()
 	r := charge("ref_timeout", simulator.CardTimeout)
-	res, err := sim.Charge(ctx, r)
+	// The processor takes the money and does not answer: the call hangs
+	// until its caller's deadline.
+	const deadline = 150 * time.Millisecond
+	cctx, cancel := context.WithTimeout(ctx, deadline)
+	start := time.Now()
+	res, err := sim.Charge(cctx, r)
+	cancel()
 	if !errors.Is(err, till.ErrProcessorTimeout) || res != nil {
 		t.Fatalf("Charge = %+v, %v; want an error wrapping ErrProcessorTimeout", res, err)
+	}
+	if took := time.Since(start); took < deadline {
+		t.Errorf("the timeout card answered after %s, before the caller's %s deadline", took, deadline)
 	}
 	rec := MustRecord(t, store, r.Reference)
 	if rec.Outcome != till.ProcessorSucceeded || rec.Amount != r.Amount {
