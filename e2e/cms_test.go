@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -540,4 +541,33 @@ func jsonKind(v any) string {
 		return "object"
 	}
 	return fmt.Sprintf("%T", v)
+}
+
+// TestCMSBadBodies sends malformed and hostile bodies: each is a 4xx in the
+// dialect's error envelope, never a 500, and nothing is charged.
+func TestCMSBadBodies(t *testing.T) {
+	Each(t, func(t *testing.T, b Backend) {
+		env := Start(t, b)
+		_, token := session(t, env, "4242424242424242")
+		for _, body := range []string{
+			``, `null`, `[]`, `"x"`, `{`, `{}`, `{"articleId":1}{}`, `{"cartId":{}}`, `{"cartId":"abc"}`, `{"cartId":-3,"currency":"EUR"}`,
+			`{"articleId":[[1]],"currency":"EUR"}`, `{"articleId":"1","currency":"EUR"}`, `{"properties":[],"articleId":1,"currency":"EUR"}`,
+			`{"productId":99999999999999999999,"id":1,"currency":"EUR"}`, `{"productId":1,"id":1,"quantity":1e9,"currency":"EUR"}`,
+			`{"productId":1,"id":1,"quantity":-1,"currency":"EUR"}`, `{"articleId":1,"currency":"XXX","custom_price":1}`,
+			`{"articleId":1,"currency":"EUR","address":"Berlin"}`, `{"articleId":1,"currency":"EUR","shipping_address":{"country":"Mars"}}`,
+			`{"articleId":1,"currency":"EUR","ip_address":"999.1.1.1","country":"DE"}`, `{"articleId":1,"currency":"EUR","vat_country":"XX"}`,
+			`{"articleId":1,"currency":"EUR","custom_price":"1e400"}`, `{"articleId":1,"currency":"EUR","page":"` + strings.Repeat("x", 3000) + `"}`,
+			`{"articleId":1,"currency":"EUR","properties":{"` + strings.Repeat("k", 50) + `":"v"}}`,
+		} {
+			a := cmsCharge(t, env, token, []byte(body))
+			if a.Status < 400 || a.Status >= 500 || a.Body["success"] != false || a.Body["error"] == nil {
+				t.Errorf("%.60s: %d %s", body, a.Status, a.Raw)
+			}
+		}
+		huge := cmsCharge(t, env, token, []byte(`{"page":"`+strings.Repeat("x", 100<<10)+`"}`))
+		wantCMSError(t, huge, 413, "body_too_large", "")
+		if recs := processorCharges(t, env); len(recs) != 0 {
+			t.Errorf("bad bodies charged: %+v", recs)
+		}
+	})
 }
