@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -434,8 +435,10 @@ func orderDescription(ord *till.CatalogOrder) string {
 // again when the unit is retried: it starts from the order as resolved.
 func (s *Service) reserveOrder(ctx context.Context, tx till.Tx, scope till.Scope, p *till.Payment, now time.Time) error {
 	ord := p.CatalogOrder
-	products := map[string]*till.Product{}
-	var order []string
+	products, order, err := productsOf(ctx, tx, scope, ord.Lines, func(l till.CatalogLine) bool { return l.Kind == till.CatalogItem }, true)
+	if err != nil {
+		return err
+	}
 	for i := range ord.Lines {
 		l := &ord.Lines[i]
 		l.StockReserved = false
@@ -443,14 +446,6 @@ func (s *Service) reserveOrder(ctx context.Context, tx till.Tx, scope till.Scope
 			continue
 		}
 		prod := products[l.ProductID]
-		if prod == nil {
-			prod = new(till.Product)
-			if err := catalogObject(ctx, tx, scope, till.CatalogProduct, l.ProductID, prod); err != nil {
-				return till.Conflict("%s is no longer sold.", l.ProductName)
-			}
-			products[l.ProductID] = prod
-			order = append(order, l.ProductID)
-		}
 		it := prod.Item(l.ItemID, 0)
 		field := "id"
 		if ord.CartID != "" {
@@ -505,6 +500,37 @@ func (s *Service) reserveOrder(ctx context.Context, tx till.Tx, scope till.Scope
 	return s.bumpCatalog(ctx, tx, &cp, now)
 }
 
+// productsOf reads the products of the lines that want selects, in the
+// order of their ids, so that concurrent units of work lock the products
+// they share in the same order (PostgreSQL locks what a unit reads) and
+// never wait for each other in a circle. With live, a deleted product is
+// refused as no longer sold. It returns the products by id and their ids
+// in that order.
+func productsOf(ctx context.Context, tx till.Tx, scope till.Scope, lines []till.CatalogLine, want func(till.CatalogLine) bool, live bool) (map[string]*till.Product, []string, error) {
+	names := map[string]string{}
+	var ids []string
+	for _, l := range lines {
+		if want(l) && names[l.ProductID] == "" {
+			names[l.ProductID] = l.ProductName
+			ids = append(ids, l.ProductID)
+		}
+	}
+	slices.Sort(ids)
+	products := make(map[string]*till.Product, len(ids))
+	for _, id := range ids {
+		prod := new(till.Product)
+		if live {
+			if err := catalogObject(ctx, tx, scope, till.CatalogProduct, id, prod); err != nil {
+				return nil, nil, till.Conflict("%s is no longer sold.", names[id])
+			}
+		} else if err := tx.CatalogObject(ctx, scope, till.CatalogProduct, id, prod); err != nil {
+			return nil, nil, err
+		}
+		products[id] = prod
+	}
+	return products, ids, nil
+}
+
 // couponUsable refuses a coupon outside its validity window on the
 // account's clock or at one of its limits.
 func couponUsable(ctx context.Context, tx till.Tx, scope till.Scope, cp *till.Coupon, customerID string, now time.Time) error {
@@ -547,24 +573,18 @@ func (s *Service) releaseOrder(ctx context.Context, tx till.Tx, scope till.Scope
 		return nil
 	}
 	ord.Released = true
-	products := map[string]*till.Product{}
-	var order []string
+	// A deleted product gets its units back too, so that its stock stays
+	// the count of what was not sold.
+	reserved := func(l till.CatalogLine) bool { return l.StockReserved }
+	products, order, err := productsOf(ctx, tx, scope, ord.Lines, reserved, false)
+	if err != nil {
+		return err
+	}
 	for _, l := range ord.Lines {
-		if !l.StockReserved {
+		if !reserved(l) {
 			continue
 		}
-		prod := products[l.ProductID]
-		if prod == nil {
-			prod = new(till.Product)
-			// A deleted product gets its units back too, so that its
-			// stock stays the count of what was not sold.
-			if err := tx.CatalogObject(ctx, scope, till.CatalogProduct, l.ProductID, prod); err != nil {
-				return err
-			}
-			products[l.ProductID] = prod
-			order = append(order, l.ProductID)
-		}
-		if it := prod.Item(l.ItemID, 0); it != nil {
+		if it := products[l.ProductID].Item(l.ItemID, 0); it != nil {
 			it.StockAvailable += l.Quantity
 		}
 	}
