@@ -571,3 +571,46 @@ func TestCMSBadBodies(t *testing.T) {
 		}
 	})
 }
+
+// TestCMSConcurrentCarts charges carts that share two products, listed in
+// opposite orders, all at once: every one is paid and each product's
+// stock falls by exactly what was sold.
+func TestCMSConcurrentCarts(t *testing.T) {
+	Each(t, func(t *testing.T, b Backend) {
+		env := Start(t, b)
+		ctx, c := env.Ctx(), env.Client
+		var prods []*api.Product
+		for range 2 {
+			prods = append(prods, Must[*api.Product](t)(c.CreateProduct(ctx, api.ProductCreate{Name: "Print", Items: []api.ProductItemInput{
+				{Description: "A4", Price: Amount(1500), Currency: "EUR", StockEnabled: true, StockAvailable: 100}}})))
+		}
+		const buyers = 6
+		tokens, carts := make([]string, buyers), make([]int64, buyers)
+		for i := range buyers {
+			cust, token := session(t, env, "4242424242424242")
+			first, second := prods[i%2], prods[1-i%2]
+			cart := Must[*api.Cart](t)(c.CreateCart(ctx, api.CartCreate{CustomerID: cust.ID, Lines: []api.CartLineInput{
+				{ProductID: first.ID, ItemID: first.Items[0].ID, Quantity: 1}, {ProductID: second.ID, ItemID: second.Items[0].ID, Quantity: 2}}}))
+			tokens[i], carts[i] = token, cart.Number
+		}
+		answers := make([]cmsAnswer, buyers)
+		var wg sync.WaitGroup
+		for i := range buyers {
+			wg.Go(func() {
+				answers[i] = cmsCharge(t, env, tokens[i], map[string]any{"cartId": carts[i], "currency": "EUR"})
+			})
+		}
+		wg.Wait()
+		for i, a := range answers {
+			if a.Status != 200 || a.Body["success"] != true {
+				t.Errorf("buyer %d: %d %s", i, a.Status, a.Raw)
+			}
+		}
+		// Each product: 3 carts take 1 and 3 carts take 2.
+		for _, p := range prods {
+			if got := stockOf(t, env, p.ID); got != 100-9 {
+				t.Errorf("stock of %s: %d, want 91", p.ID, got)
+			}
+		}
+	})
+}
