@@ -186,7 +186,7 @@ func validateCatalogCharge(in CatalogChargeParams) (*chargeInput, error) {
 // resolve reads what the charge sells, in the read-only transaction of the
 // charge, and fills the order: its amount, line items (the discount shared
 // over the items, shipping as a line of its own) and description.
-func (k *catalogCharge) resolve(ctx context.Context, tx till.Tx, scope till.Scope, a *till.Account, o *order) error {
+func (k *catalogCharge) resolve(ctx context.Context, tx till.Tx, scope till.Scope, o *order) error {
 	in := k.in
 	cur := o.currency
 	ord := &till.CatalogOrder{ShippingAddress: in.ShippingAddress, VATCountry: in.VATCountry,

@@ -110,7 +110,7 @@ func (s *Service) startCharge(ctx context.Context, c *Caller, idem *Idem, req *c
 		if err != nil || req.catalog == nil {
 			return err
 		}
-		return req.catalog.resolve(ctx, tx, scope, l.a, &req.order)
+		return req.catalog.resolve(ctx, tx, scope, &req.order)
 	})
 	if err != nil {
 		return nil, err
