@@ -482,7 +482,7 @@ func TestCMSAuthAndShape(t *testing.T) {
 			"response": "object", "currency": "string"}
 		p := a.payment(t)
 		for k, want := range types {
-			if got := jsonKind(p[k]); got != want {
+			if got := osJSONType(p[k]); got != want {
 				t.Errorf("payment.%s is %s, want %s", k, got, want)
 			}
 		}
@@ -494,7 +494,7 @@ func TestCMSAuthAndShape(t *testing.T) {
 		item := p["cart"].([]any)[0].(map[string]any)["item"].(map[string]any)
 		for k, want := range map[string]string{"id": "number", "description": "string", "price": "number", "currency": "string",
 			"shippable": "boolean", "weight": "number", "oncePerUser": "boolean", "sku": "string", "productId": "null", "product": "null"} {
-			if got := jsonKind(item[k]); got != want {
+			if got := osJSONType(item[k]); got != want {
 				t.Errorf("item.%s is %s, want %s", k, got, want)
 			}
 		}
@@ -535,25 +535,6 @@ func TestCMSOncePerUser(t *testing.T) {
 			t.Fatalf("another customer: %d %s", a.Status, a.Raw)
 		}
 	})
-}
-
-// jsonKind names the JSON type of a value decoded with UseNumber.
-func jsonKind(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case string:
-		return "string"
-	case json.Number:
-		return "number"
-	case bool:
-		return "boolean"
-	case []any:
-		return "array"
-	case map[string]any:
-		return "object"
-	}
-	return fmt.Sprintf("%T", v)
 }
 
 // TestCMSBadBodies sends malformed and hostile bodies: each is a 4xx in the
