@@ -336,3 +336,29 @@ func CatalogOrderOf(o *till.CatalogOrder) *CatalogOrder {
 	}
 	return out
 }
+
+// CatalogChargeRequest charges a customer's saved payment method for
+// catalogue objects: a cart, an item of a product × quantity, or articles
+// (exactly one of the three).
+type CatalogChargeRequest struct {
+	CustomerID       string        `json:"customerId"`
+	PaymentMethodID  string        `json:"paymentMethodId"`
+	Currency         string        `json:"currency"`
+	CartID           string        `json:"cartId"`
+	ProductID        string        `json:"productId"`
+	ItemID           string        `json:"itemId"`
+	Quantity         *int64        `json:"quantity"` // units of the item, default 1
+	ArticleIDs       []string      `json:"articleIds"`
+	CustomPrice      *int64        `json:"customPrice"` // unit price of a single item or article that allows it, in minor units
+	ShippingProvider string        `json:"shippingProvider"`
+	ShippingAddress  *Address      `json:"shippingAddress"`
+	BillingAddress   *Address      `json:"billingAddress"`
+	VATCountry       string        `json:"vatCountry"`
+	IPAddress        string        `json:"ipAddress"`
+	IPCountry        string        `json:"ipCountry"`
+	CouponCode       string        `json:"couponCode"`
+	Source           string        `json:"source"`
+	Page             string        `json:"page"`
+	Button           string        `json:"button"`
+	Metadata         till.Metadata `json:"metadata"`
+}

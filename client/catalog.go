@@ -57,3 +57,9 @@ func (c *Client) Products(ctx context.Context, p ListParams) (*List[api.Product]
 func (c *Client) UpdateCart(ctx context.Context, id string, in api.CartUpdate, opts ...Option) (*api.Cart, error) {
 	return send[api.Cart](ctx, c, http.MethodPatch, "/v1/carts/"+url.PathEscape(id), in, opts)
 }
+
+// ChargeCatalog charges a customer's saved payment method for a cart, a
+// product item or articles.
+func (c *Client) ChargeCatalog(ctx context.Context, in api.CatalogChargeRequest, opts ...Option) (*api.Payment, error) {
+	return send[api.Payment](ctx, c, http.MethodPost, "/v1/payments/charge-catalog", in, opts)
+}

@@ -178,3 +178,47 @@ func TestCatalogValidation(t *testing.T) {
 		}
 	})
 }
+
+// TestCatalogNativeCharge charges the catalogue through the native API:
+// a product item with shipping, articles, field names in the native
+// spelling, and a decline (402) that gives the stock back.
+func TestCatalogNativeCharge(t *testing.T) {
+	Each(t, func(t *testing.T, b Backend) {
+		env := Start(t, b)
+		ctx, c := env.Ctx(), env.Client
+		prod := Must[*api.Product](t)(c.CreateProduct(ctx, mug(2)))
+		Must[*api.ShippingRate](t)(c.CreateShippingRate(ctx, api.ShippingRateCreate{Provider: "dhl", Country: "DE", Amount: Amount(490), Currency: "EUR"}))
+		cust, _ := env.CustomerWithCard("DE", "4242424242424242")
+		p := Must[*api.Payment](t)(c.ChargeCatalog(ctx, api.CatalogChargeRequest{CustomerID: cust.ID, Currency: "EUR", ProductID: prod.ID,
+			ItemID: prod.Items[0].ID, ShippingProvider: "dhl", ShippingAddress: &api.Address{Country: "DE"}, Metadata: map[string]string{"order": "7"}},
+			client.IdempotencyKey("native-1")))
+		// 19.99 + 4.90 = 24.89, 19 % per line: 3.80 + 0.93 = 4.73.
+		if p.Status != "succeeded" || p.AmountSubtotal != 2489 || p.TaxAmount != 473 || p.CatalogOrder == nil || p.CatalogOrder.Shipping != 490 ||
+			len(p.LineItems) != 2 || p.Metadata["order"] != "7" {
+			t.Fatalf("payment: %s", String(p))
+		}
+		again := Must[*api.Payment](t)(c.ChargeCatalog(ctx, api.CatalogChargeRequest{CustomerID: cust.ID, Currency: "EUR", ProductID: prod.ID,
+			ItemID: prod.Items[0].ID, ShippingProvider: "dhl", ShippingAddress: &api.Address{Country: "DE"}, Metadata: map[string]string{"order": "7"}},
+			client.IdempotencyKey("native-1")))
+		if again.ID != p.ID || stockOf(t, env, prod.ID) != 1 {
+			t.Fatalf("a replay charged again: %s, stock %d", again.ID, stockOf(t, env, prod.ID))
+		}
+
+		_, err := c.ChargeCatalog(ctx, api.CatalogChargeRequest{CustomerID: cust.ID, Currency: "EUR", ProductID: prod.ID, ArticleIDs: []string{"art_x"}})
+		if ce := APIError(t, err, 400, "validation_error"); !slices.Equal(detailFields(ce), []string{"cartId", "itemId"}) {
+			t.Errorf("fields: %v", detailFields(ce))
+		}
+		_, err = c.ChargeCatalog(ctx, api.CatalogChargeRequest{CustomerID: cust.ID, Currency: "EUR", ArticleIDs: []string{"art_x"}})
+		if ce := APIError(t, err, 400, "validation_error"); ce.Param != "articleIds[0]" {
+			t.Errorf("unknown article: %+v", ce)
+		}
+
+		bad, _ := env.CustomerWithCard("DE", "4000000000000002")
+		_, err = c.ChargeCatalog(ctx, api.CatalogChargeRequest{CustomerID: bad.ID, Currency: "EUR", ProductID: prod.ID, ItemID: prod.Items[0].ID,
+			ShippingProvider: "dhl", ShippingAddress: &api.Address{Country: "DE"}})
+		ce := APIError(t, err, 402, "card_declined")
+		if d := ce.Decline(); d == nil || d.PaymentID == "" || stockOf(t, env, prod.ID) != 1 {
+			t.Errorf("decline: %+v, stock %d", ce, stockOf(t, env, prod.ID))
+		}
+	})
+}

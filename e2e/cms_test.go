@@ -302,7 +302,7 @@ func TestCMSExactDecimals(t *testing.T) {
 			{fmt.Sprintf(`{"articleId": %d, "currency": "JPY", "custom_price": 19.5}`, jpy), "custom_price"},
 			{fmt.Sprintf(`{"articleId": %d, "currency": "EUR", "custom_price": 1e3}`, eur), "custom_price"},
 			{fmt.Sprintf(`{"articleId": %d, "currency": "EUR", "custom_price": -5}`, eur), "custom_price"},
-			{fmt.Sprintf(`{"articleId": %d, "currency": "EUR", "custom_price": 0.5}`, eur), "price"},
+			{fmt.Sprintf(`{"articleId": %d, "currency": "EUR", "custom_price": 0.5}`, eur), "custom_price"},
 			{`{"articleId": 1.5, "currency": "EUR"}`, "articleId"},
 			{`{"productId": 1, "id": 2.0, "currency": "EUR"}`, "id"},
 			{`{"articleId": [], "currency": "EUR"}`, "articleId"},

@@ -584,6 +584,11 @@ func TestOpenAPIConformance(t *testing.T) {
 	sc.do(call{method: "PATCH", path: "/v1/shipping-rates/" + rate.ID, status: 200, body: api.ShippingRateUpdate{Amount: Amount(590)}})
 	sc.do(call{method: "PATCH", path: "/v1/coupons/" + fixed.ID, status: 200, body: fmt.Sprintf(`{"validUntil":%q,"maxRedemptions":5}`,
 		time.Now().Add(48*time.Hour).UTC().Format(time.RFC3339))})
+	sc.do(call{method: "POST", path: "/v1/payments/charge-catalog", status: 200, body: api.CatalogChargeRequest{CustomerID: cust.ID, Currency: "EUR",
+		CartID: cart.ID, ShippingProvider: "dhl", ShippingAddress: &api.Address{Country: "DE", City: "Berlin"}, CouponCode: "ten",
+		IPAddress: "203.0.113.7", IPCountry: "DE", Metadata: map[string]string{"utm_source": "spec"}}})
+	sc.do(call{method: "POST", path: "/v1/payments/charge-catalog", status: 409, body: fmt.Sprintf(`{"customerId":%q,"currency":"EUR","productId":%q,"itemId":%q,"quantity":99,"shippingProvider":"dhl","shippingAddress":{"country":"DE"}}`,
+		cust.ID, prod.ID, prod.Items[0].ID)})
 	sc.do(call{method: "POST", path: "/v1/products", status: 400, body: `{"name":"","items":[]}`})
 	for _, path := range []string{"/v1/coupons/" + pct.ID, "/v1/shipping-rates/" + rate.ID, "/v1/carts/" + cart.ID, "/v1/articles/" + art.ID, "/v1/products/" + prod.ID} {
 		sc.do(call{method: "DELETE", path: path, status: 200})

@@ -411,6 +411,7 @@ var wireTypes = []struct {
 	{"ArticleUpdate", reflect.TypeFor[api.ArticleUpdate](), true},
 	{"ShippingRateUpdate", reflect.TypeFor[api.ShippingRateUpdate](), true},
 	{"CouponUpdate", reflect.TypeFor[api.CouponUpdate](), true},
+	{"CatalogChargeRequest", reflect.TypeFor[api.CatalogChargeRequest](), true},
 	{"Cart", reflect.TypeFor[api.Cart](), false},
 	{"CartLine", reflect.TypeFor[api.CartLine](), false},
 	{"ShippingRateCreate", reflect.TypeFor[api.ShippingRateCreate](), true},

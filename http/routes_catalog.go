@@ -2,6 +2,7 @@ package http
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/tillpay/till"
 	"github.com/tillpay/till/api"
@@ -30,6 +31,7 @@ var (
 // of the catalogue, and the update of a product's item.
 func (s *Server) catalogRoutes() []Route {
 	return []Route{
+		{Method: "POST", Path: "/v1/payments/charge-catalog", Summary: "Charge a customer's saved payment method for a cart, a product item or articles", auth: authSecret, h: s.chargeCatalog},
 		{Method: "POST", Path: "/v1/products", Summary: "Create a product with its items", auth: authSecret, h: s.createProduct},
 		{Method: "GET", Path: "/v1/products", Summary: "List products", auth: authSecret, h: s.listCatalog(productKind)},
 		{Method: "GET", Path: "/v1/products/{id}", Summary: "Retrieve a product", auth: authSecret, h: s.getCatalog(productKind)},
@@ -211,3 +213,36 @@ func (s *Server) updateCoupon(w http.ResponseWriter, r *http.Request) {
 			Metadata: in.Metadata}))
 	})
 }
+
+func (s *Server) chargeCatalog(w http.ResponseWriter, r *http.Request) {
+	mutate(s, w, r, func(c *service.Caller, idem *idemRequest, in api.CatalogChargeRequest) (any, error) {
+		p := service.CatalogChargeParams{CustomerID: in.CustomerID, PaymentMethodID: in.PaymentMethodID, Currency: in.Currency,
+			Cart: service.CatalogRef{ID: in.CartID}, Product: service.CatalogRef{ID: in.ProductID}, Item: service.CatalogRef{ID: in.ItemID},
+			Quantity: in.Quantity, CustomPrice: in.CustomPrice, ShippingProvider: in.ShippingProvider,
+			ShippingAddress: addressp(in.ShippingAddress), BillingAddress: addressp(in.BillingAddress), VATCountry: in.VATCountry,
+			IPAddress: in.IPAddress, IPCountry: in.IPCountry, CouponCode: in.CouponCode, Source: in.Source, Page: in.Page,
+			Button: in.Button, Metadata: in.Metadata}
+		for _, id := range in.ArticleIDs {
+			p.Articles = append(p.Articles, service.CatalogRef{ID: id})
+		}
+		out, err := s.svc.ChargeCatalog(r.Context(), c, idem, p)
+		return nilIfErr(out, till.RenameFields(err, func(path string) string {
+			seg, rest, _ := strings.Cut(path, ".")
+			base, idx, _ := strings.Cut(seg, "[")
+			if n, ok := catalogChargeNames[base]; ok {
+				base = n
+			}
+			if idx != "" {
+				base += "[" + idx
+			}
+			if rest != "" {
+				return base + "." + rest
+			}
+			return base
+		}))
+	})
+}
+
+// catalogChargeNames are the wire names of the catalogue charge's fields
+// whose domain names differ.
+var catalogChargeNames = map[string]string{"cart": "cartId", "product": "productId", "item": "itemId", "articles": "articleIds"}

@@ -105,25 +105,25 @@ func validateCatalogCharge(in CatalogChargeParams) (*chargeInput, error) {
 	}
 	switch {
 	case targets == 0:
-		v.Add("cartId", "say what to charge for: cartId, productId with id and quantity, or articleId")
+		v.Add("cart", "say what to charge for: cart, product with item (and quantity), or articles")
 	case targets > 1:
-		v.Add("cartId", "charge for one of cartId, productId with id, or articleId")
+		v.Add("cart", "charge for one of cart, product with item, or articles")
 	}
 	if in.Product.set() || in.Item.set() {
 		if !in.Product.set() {
-			v.Add("productId", "productId is required with id")
+			v.Add("product", "product is required with item")
 		}
 		if !in.Item.set() {
-			v.Add("id", "id (the product item) is required with productId")
+			v.Add("item", "item is required with product")
 		}
 	}
 	if in.Quantity != nil && !(in.Product.set() || in.Item.set()) {
-		v.Add("quantity", "quantity is only for a product item (productId with id)")
+		v.Add("quantity", "quantity is only for a product item (product with item)")
 	} else if in.Quantity != nil && (*in.Quantity < 1 || *in.Quantity > maxQuantity) {
 		v.Add("quantity", "quantity must be between 1 and %d", maxQuantity)
 	}
 	if len(in.Articles) > maxCatalogLines {
-		v.Add("articleId", "at most %d articles", maxCatalogLines)
+		v.Add("articles", "at most %d articles", maxCatalogLines)
 	}
 	if in.CustomPrice != nil {
 		switch {
@@ -161,16 +161,16 @@ func validateCatalogCharge(in CatalogChargeParams) (*chargeInput, error) {
 			v.Add("ipAddress", "ipAddress must be an IPv4 or IPv6 address")
 		}
 		if in.IPCountry == "" {
-			v.Add("country", "country is required with ipAddress")
+			v.Add("ipCountry", "ipCountry is required with ipAddress")
 		}
 	}
 	if in.IPCountry != "" {
 		cc, ok := till.NormalizeCountry(in.IPCountry)
 		switch {
 		case in.IPAddress == "":
-			v.Add("country", "country is only sent with ipAddress")
+			v.Add("ipCountry", "ipCountry is only sent with ipAddress")
 		case !ok:
-			v.Add("country", "country must be an ISO 3166-1 alpha-2 code")
+			v.Add("ipCountry", "ipCountry must be an ISO 3166-1 alpha-2 code")
 		}
 		out.catalog.in.IPCountry = cc
 	}
@@ -203,22 +203,22 @@ func (k *catalogCharge) resolve(ctx context.Context, tx till.Tx, scope till.Scop
 	case in.Cart.set():
 		var cart till.Cart
 		if err := readRef(ctx, tx, scope, till.CatalogCart, in.Cart, &cart); err != nil || cart.CustomerID != in.CustomerID {
-			return paramNotFound("cart", in.Cart.String(), "cartId")
+			return paramNotFound("cart", in.Cart.String(), "cart")
 		}
 		ord.CartID = cart.ID
 		for i, l := range cart.Lines {
 			wants = append(wants, want{product: CatalogRef{ID: l.ProductID}, item: CatalogRef{ID: l.ItemID},
-				article: CatalogRef{ID: l.ArticleID}, qty: l.Quantity, field: indexed("cartId.lines", i)})
+				article: CatalogRef{ID: l.ArticleID}, qty: l.Quantity, field: indexed("cart.lines", i)})
 		}
 	case in.Product.set():
 		q := int64(1)
 		if in.Quantity != nil {
 			q = *in.Quantity
 		}
-		wants = append(wants, want{product: in.Product, item: in.Item, qty: q, field: "id"})
+		wants = append(wants, want{product: in.Product, item: in.Item, qty: q, field: "item"})
 	default:
 		for i, r := range in.Articles {
-			wants = append(wants, want{article: r, qty: 1, field: indexed("articleId", i)})
+			wants = append(wants, want{article: r, qty: 1, field: indexed("articles", i)})
 		}
 	}
 	shippable := false
@@ -447,9 +447,9 @@ func (s *Service) reserveOrder(ctx context.Context, tx till.Tx, scope till.Scope
 		}
 		prod := products[l.ProductID]
 		it := prod.Item(l.ItemID, 0)
-		field := "id"
+		field := "item"
 		if ord.CartID != "" {
-			field = "cartId"
+			field = "cart"
 		}
 		if it == nil {
 			return till.Conflict("%s is no longer sold.", l.Description)

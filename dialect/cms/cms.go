@@ -80,7 +80,7 @@ func (h *Handler) charge(w http.ResponseWriter, r *http.Request) {
 		h.WriteError(w, r, bodyError(err))
 		return
 	}
-	in, err := decodeCharge(body, c.CustomerID)
+	in, priceField, err := decodeCharge(body, c.CustomerID)
 	if err != nil {
 		h.WriteError(w, r, err)
 		return
@@ -95,7 +95,13 @@ func (h *Handler) charge(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
 	if p == nil || (err != nil && till.ErrorCode(err) != till.ECardDeclined) {
-		h.WriteError(w, r, err)
+		// An article's custom price is custom_price on the wire.
+		h.WriteError(w, r, till.RenameFields(err, func(path string) string {
+			if path == "customPrice" && priceField != "" {
+				return priceField
+			}
+			return wireName(path)
+		}))
 		return
 	}
 	// A decline is an answer about the payment, not an error of the

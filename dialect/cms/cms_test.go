@@ -22,7 +22,10 @@ func TestWireName(t *testing.T) {
 		"couponCode":                 "properties.coupon",
 		"metadata.utm_source":        "properties.utm_source",
 		"articleId[2]":               "articleId[2]",
-		"cartId.lines[1]":            "cartId.lines[1]",
+		"cart.lines[1]":              "cartId.lines[1]",
+		"item":                       "id",
+		"articles[3]":                "articleId[3]",
+		"ipCountry":                  "country",
 		"paymentMethodId":            "token_id",
 		"customPrice":                "price",
 	} {
@@ -49,7 +52,7 @@ func TestDecodeExact(t *testing.T) {
 		{`{"productId":1,"id":1,"currency":"EUR","custom_price":2}`, 0, "custom_price"},
 		{`{"articleId":[1,"x"],"currency":"EUR"}`, 0, "articleId"},
 	} {
-		p, err := decodeCharge([]byte(tc.body), "cus_1")
+		p, _, err := decodeCharge([]byte(tc.body), "cus_1")
 		if tc.field != "" {
 			if e, ok := till.AsError(err); !ok || e.Param != tc.field {
 				t.Errorf("%s: %v, want an error about %s", tc.body, err, tc.field)
@@ -70,7 +73,7 @@ func FuzzDecodeCharge(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		p, err := decodeCharge(body, "cus_1")
+		p, _, err := decodeCharge(body, "cus_1")
 		if err == nil && p.CustomPrice != nil && (*p.CustomPrice < 0 || *p.CustomPrice > till.MaxAmount) {
 			t.Fatalf("price %d accepted", *p.CustomPrice)
 		}

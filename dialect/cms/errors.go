@@ -48,15 +48,17 @@ func statusOf(code till.Code) int {
 var wireNames = map[string]string{
 	"customerId":       "customer",
 	"paymentMethodId":  "token_id",
-	"cartId":           "cartId",
-	"id":               "id",
+	"cart":             "cartId",
+	"product":          "productId",
+	"item":             "id",
+	"articles":         "articleId",
 	"customPrice":      "price",
 	"shippingProvider": "shipping_provider",
 	"shippingAddress":  "shipping_address",
 	"billingAddress":   "address",
 	"vatCountry":       "vat_country",
 	"ipAddress":        "ip_address",
-	"country":          "country",
+	"ipCountry":        "country",
 	"couponCode":       "properties.coupon",
 	"metadata":         "properties",
 	"postalCode":       "postal_code",
@@ -64,7 +66,8 @@ var wireNames = map[string]string{
 }
 
 // wireName renames one path, segment by segment (shippingAddress.postalCode
-// is shipping_address.postal_code; cartId.lines[2] stays as it is).
+// is shipping_address.postal_code, cart.lines[2] is cartId.lines[2]). A
+// wire name is never a domain path, so renaming twice changes nothing.
 func wireName(path string) string {
 	segs := strings.Split(path, ".")
 	for i, s := range segs {

@@ -68,17 +68,18 @@ var couponProperties = []string{"coupon", "coupon_code"}
 
 // decodeCharge decodes a charge body strictly (unknown fields refused) and
 // turns it into the service's params, naming every bad field by its wire
-// name.
-func decodeCharge(body []byte, customerID string) (service.CatalogChargeParams, error) {
+// name. It also returns the wire name of the custom price sent (price or
+// custom_price; empty when none).
+func decodeCharge(body []byte, customerID string) (service.CatalogChargeParams, string, error) {
 	var in ChargeRequest
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
-		return service.CatalogChargeParams{}, decodeError(err)
+		return service.CatalogChargeParams{}, "", decodeError(err)
 	}
 	if dec.More() {
-		return service.CatalogChargeParams{}, till.Errorf(till.EInvalidJSON, "The body must be one JSON object.")
+		return service.CatalogChargeParams{}, "", till.Errorf(till.EInvalidJSON, "The body must be one JSON object.")
 	}
 	var v till.Validator
 	out := service.CatalogChargeParams{CustomerID: customerID, PaymentMethodID: strings.TrimSpace(in.TokenID), Currency: in.Currency,
@@ -147,10 +148,14 @@ func decodeCharge(body []byte, customerID string) (service.CatalogChargeParams, 
 		}
 		out.Metadata[k] = val
 	}
-	if err := v.Err(); err != nil {
-		return out, err
+	priceField := ""
+	switch {
+	case in.Price != "":
+		priceField = "price"
+	case in.CustomPrice != "":
+		priceField = "custom_price"
 	}
-	return out, nil
+	return out, priceField, v.Err()
 }
 
 func isCoupon(key string) bool {
