@@ -1,8 +1,10 @@
 package till
 
 import (
+	"encoding/binary"
 	"encoding/hex"
 	"math/big"
+	"math/bits"
 	"strings"
 )
 
@@ -16,16 +18,19 @@ var (
 )
 
 // encodeBase62 returns the 22 base62 characters of the 128-bit big-endian
-// number u, zero-padded on the left.
+// number u, zero-padded on the left: long division of its two 64-bit
+// halves by 62 (every new id goes through it, so it allocates only the
+// string).
 func encodeBase62(u [16]byte) string {
-	n := new(big.Int).SetBytes(u[:])
-	out := make([]byte, idChars)
-	mod := new(big.Int)
+	hi, lo := binary.BigEndian.Uint64(u[:8]), binary.BigEndian.Uint64(u[8:])
+	var out [idChars]byte
 	for i := idChars - 1; i >= 0; i-- {
-		n.DivMod(n, sixtyTwo, mod)
-		out[i] = base62[mod.Int64()]
+		var r uint64
+		hi, r = hi/62, hi%62
+		lo, r = bits.Div64(r, lo, 62)
+		out[i] = base62[r]
 	}
-	return string(out)
+	return string(out[:])
 }
 
 // IDToUUID returns the UUID (lower-case, 8-4-4-4-12) that id of an object

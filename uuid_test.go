@@ -76,3 +76,22 @@ func TestIDToUUIDRefuses(t *testing.T) {
 		t.Fatalf("max UUID: %q %q", id, u)
 	}
 }
+
+// TestEncodeBase62Edges checks the id of the smallest and largest UUIDs
+// and of one whose low half is all ones against their known base62 forms.
+func TestEncodeBase62Edges(t *testing.T) {
+	for _, tc := range []struct{ u, id string }{
+		{"00000000-0000-0000-0000-000000000000", "pay_0000000000000000000000"},
+		{"00000000-0000-0000-0000-00000000003e", "pay_0000000000000000000010"},
+		{"ffffffff-ffff-ffff-ffff-ffffffffffff", "pay_7n42DGM5Tflk9n8mt7Fhc7"},
+		{"00000000-0000-0001-0000-000000000000", "pay_00000000000LygHa16AHYG"},
+	} {
+		id, ok := till.IDFromUUID(till.PrefixPayment, tc.u)
+		if !ok || id != tc.id {
+			t.Errorf("IDFromUUID(%s) = %q, want %q", tc.u, id, tc.id)
+		}
+		if back, ok := till.IDToUUID(tc.id, till.PrefixPayment); !ok || back != tc.u {
+			t.Errorf("IDToUUID(%s) = %q", tc.id, back)
+		}
+	}
+}

@@ -18,6 +18,9 @@ type Customer struct {
 	Locale                 *string       `json:"locale"`
 	Metadata               till.Metadata `json:"metadata"`
 	DefaultPaymentMethodID *string       `json:"defaultPaymentMethodId"`
+	ExternalID             *string       `json:"externalId"`
+	TaxDocument            *string       `json:"taxDocument"`
+	Timezone               *string       `json:"timezone"`
 	Livemode               bool          `json:"livemode"`
 	CreatedAt              time.Time     `json:"createdAt"`
 	UpdatedAt              time.Time     `json:"updatedAt"`
@@ -36,7 +39,7 @@ func CustomerOf(c *till.Customer) Customer {
 	return Customer{
 		ID: c.ID, Object: "customer", Email: c.Email, Name: c.Name, Phone: str(c.Phone), Address: AddressOf(c.Address),
 		TaxIDs: ids, Locale: str(c.Locale), Metadata: md, DefaultPaymentMethodID: str(c.DefaultPaymentMethodID),
-		Livemode: c.Livemode, CreatedAt: utc(c.CreatedAt), UpdatedAt: utc(c.UpdatedAt),
+		ExternalID: str(c.ExternalID), TaxDocument: str(c.TaxDocument), Timezone: str(c.Timezone), Livemode: c.Livemode, CreatedAt: utc(c.CreatedAt), UpdatedAt: utc(c.UpdatedAt),
 	}
 }
 
@@ -56,6 +59,11 @@ type CustomerCreate struct {
 	TaxIDs   []till.TaxID  `json:"taxIds"`
 	Locale   string        `json:"locale"`
 	Metadata till.Metadata `json:"metadata"`
+	// ExternalID is your own id for the customer; TaxDocument its tax
+	// identification number as written locally; Timezone an IANA name.
+	ExternalID  string `json:"externalId"`
+	TaxDocument string `json:"taxDocument"`
+	Timezone    string `json:"timezone"`
 }
 
 // CustomerUpdate is the body of PATCH /v1/customers/{id}; absent fields stay
@@ -69,6 +77,9 @@ type CustomerUpdate struct {
 	Locale                 *string       `json:"locale"`
 	Metadata               till.Metadata `json:"metadata"`
 	DefaultPaymentMethodID *string       `json:"defaultPaymentMethodId"`
+	ExternalID             *string       `json:"externalId"`
+	TaxDocument            *string       `json:"taxDocument"`
+	Timezone               *string       `json:"timezone"`
 }
 
 // CardInput is cardholder data sent to vault a card. It is only ever

@@ -4,7 +4,8 @@ package docs
 
 import "embed"
 
-// Files holds every *.md of the docs folder and the images they show.
+// Files holds every *.md of the docs folder (and of its dialects folder)
+// and the images they show.
 //
-//go:embed *.md *.png
+//go:embed *.md *.png dialects/*.md
 var Files embed.FS

@@ -398,3 +398,33 @@ func storedPM(t *testing.T, env *Env, id string) *till.PaymentMethod {
 	}
 	return pm
 }
+
+// TestCustomerReferences sets a customer's externalId, taxDocument and
+// timezone through the native API (the fields the Commet dialect speaks):
+// shown back, listed by externalId, changed and removed with PATCH, and a
+// bad time zone refused.
+func TestCustomerReferences(t *testing.T) {
+	Each(t, func(t *testing.T, b Backend) {
+		env := Start(t, b)
+		ctx := env.Ctx()
+		c := env.Client
+		cust := Must[*api.Customer](t)(c.CreateCustomer(ctx, api.CustomerCreate{Email: "ref@example.com", ExternalID: "crm-42",
+			TaxDocument: "B12345678", Timezone: "Europe/Madrid"}))
+		if cust.ExternalID == nil || *cust.ExternalID != "crm-42" || cust.TaxDocument == nil || *cust.TaxDocument != "B12345678" ||
+			cust.Timezone == nil || *cust.Timezone != "Europe/Madrid" {
+			t.Fatalf("customer: %+v", cust)
+		}
+		_, err := c.CreateCustomer(ctx, api.CustomerCreate{Email: "tz@example.com", Timezone: "Mars/Olympus"})
+		if got := fieldsOf(t, err); len(got) != 1 || got[0] != "timezone" {
+			t.Errorf("a bad time zone: %v", got)
+		}
+		Must[*api.Customer](t)(c.CreateCustomer(ctx, api.CustomerCreate{Email: "other@example.com", ExternalID: "crm-43"}))
+		if l := Must[*client.List[api.Customer]](t)(c.Customers(ctx, client.ListParams{Filters: map[string]string{"externalId": "crm-42"}})); len(l.Data) != 1 || l.Data[0].ID != cust.ID {
+			t.Errorf("by externalId: %+v", l.Data)
+		}
+		upd := Must[*api.Customer](t)(c.UpdateCustomer(ctx, cust.ID, api.CustomerUpdate{Timezone: Str("America/New_York"), TaxDocument: Str("")}))
+		if upd.Timezone == nil || *upd.Timezone != "America/New_York" || upd.TaxDocument != nil || *upd.ExternalID != "crm-42" {
+			t.Errorf("updated: %+v", upd)
+		}
+	})
+}

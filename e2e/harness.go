@@ -178,15 +178,16 @@ func Start(tb testing.TB, b Backend, opts ...Options) *Env {
 	// the pages, and the dialects (Commet under /api/v1/, CHIP under its
 	// more specific prefixes, Orders & Subscriptions under /os/v1/, the CMS
 	// storefront under /cms/), each in its own middleware stack.
+	limits := middleware.NewLimiter(o.RateLimit, 0)
 	native := tillhttp.New(env.Service, tillhttp.Options{PublicBaseURL: base, AdminToken: o.AdminToken,
-		Logger: log, RateLimit: o.RateLimit})
+		Logger: log, Limiter: limits})
 	pages := checkout.New(env.Service, checkout.Options{Logger: log})
-	commetAPI := commet.New(env.Service, commet.Options{PublicBaseURL: base, Logger: log, RateLimit: o.RateLimit})
-	chipAPI := chip.New(env.Service, chip.Options{Logger: log, RateLimit: o.RateLimit})
+	commetAPI := commet.New(env.Service, commet.Options{PublicBaseURL: base, Logger: log, Limiter: limits})
+	chipAPI := chip.New(env.Service, chip.Options{Logger: log, Limiter: limits})
 	srv.Config.Handler = middleware.ByPrefix(native, append(chipAPI.Mounts(),
 		middleware.Prefix{Path: commet.Prefix, Handler: commetAPI},
-		middleware.Prefix{Path: "/cms/", Handler: cms.New(env.Service, cms.Options{Logger: log, RateLimit: o.RateLimit})},
-		middleware.Prefix{Path: orders.Prefix, Handler: orders.New(env.Service, orders.Options{Logger: log, RateLimit: o.RateLimit})},
+		middleware.Prefix{Path: "/cms/", Handler: cms.New(env.Service, cms.Options{Logger: log, Limiter: limits})},
+		middleware.Prefix{Path: orders.Prefix, Handler: orders.New(env.Service, orders.Options{Logger: log, Limiter: limits})},
 		middleware.Prefix{Path: "/pay/", Handler: middleware.Stack(pages, middleware.Options{ErrorWriter: pages.WriteError, Logger: log})})...)
 	srv.Start()
 	env.URL = base

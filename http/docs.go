@@ -26,15 +26,15 @@ var docPages = sync.OnceValues(func() (map[string][]byte, error) {
 		// must survive.
 		goldmark.WithRendererOptions(html.WithUnsafe()),
 	)
-	entries, err := fs.ReadDir(docs.Files, ".")
+	var names []string
+	err := fs.WalkDir(docs.Files, ".", func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".md") {
+			names = append(names, strings.TrimSuffix(path, ".md"))
+		}
+		return err
+	})
 	if err != nil {
 		return nil, err
-	}
-	var names []string
-	for _, e := range entries {
-		if strings.HasSuffix(e.Name(), ".md") {
-			names = append(names, strings.TrimSuffix(e.Name(), ".md"))
-		}
 	}
 	sort.Strings(names)
 	pages := map[string][]byte{}
@@ -76,6 +76,9 @@ func (s *Server) docsPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := r.PathValue("name")
+	if dir := r.PathValue("dir"); dir != "" {
+		name = dir + "/" + name
+	}
 	if name == "" {
 		name = "api"
 	}

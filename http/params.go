@@ -54,12 +54,13 @@ func refundParams(in api.RefundRequest) service.RefundParams {
 
 func customerParams(in api.CustomerCreate) service.CustomerParams {
 	return service.CustomerParams{Email: in.Email, Name: in.Name, Phone: in.Phone, Address: in.Address.Domain(),
-		TaxIDs: in.TaxIDs, Locale: in.Locale, Metadata: in.Metadata}
+		TaxIDs: in.TaxIDs, Locale: in.Locale, Metadata: in.Metadata, ExternalID: in.ExternalID, TaxDocument: in.TaxDocument, Timezone: in.Timezone}
 }
 
 func customerUpdateParams(in api.CustomerUpdate) service.CustomerUpdateParams {
 	return service.CustomerUpdateParams{Email: in.Email, Name: in.Name, Phone: in.Phone, Address: addressp(in.Address),
-		TaxIDs: in.TaxIDs, Locale: in.Locale, Metadata: in.Metadata, DefaultPaymentMethodID: in.DefaultPaymentMethodID}
+		TaxIDs: in.TaxIDs, Locale: in.Locale, Metadata: in.Metadata, DefaultPaymentMethodID: in.DefaultPaymentMethodID,
+		ExternalID: in.ExternalID, TaxDocument: in.TaxDocument, Timezone: in.Timezone}
 }
 
 func addressp(a *api.Address) *till.Address {

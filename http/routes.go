@@ -191,8 +191,9 @@ func (s *Server) revokeSession(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listCustomers(w http.ResponseWriter, r *http.Request) {
-	q := middleware.NewQuery(r, "limit", "startingAfter", "email", "createdFrom", "createdTo")
-	f := till.CustomerFilter{Page: q.Page("startingAfter"), Email: q.Str("email"), CreatedFrom: q.Time("createdFrom"), CreatedTo: q.Time("createdTo")}
+	q := middleware.NewQuery(r, "limit", "startingAfter", "email", "externalId", "createdFrom", "createdTo")
+	f := till.CustomerFilter{Page: q.Page("startingAfter"), Email: q.Str("email"), ExternalID: q.Str("externalId"),
+		CreatedFrom: q.Time("createdFrom"), CreatedTo: q.Time("createdTo")}
 	if err := q.Err(); err != nil {
 		s.fail(w, r, err)
 		return

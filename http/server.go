@@ -30,6 +30,9 @@ type Options struct {
 	// (0 disables limiting); Burst is the bucket size.
 	RateLimit float64
 	Burst     int
+	// Limiter, when set, is the rate limiter shared with the other APIs the
+	// server mounts (RateLimit and Burst are then unused).
+	Limiter *middleware.Limiter
 	// Ready reports whether the server can take traffic (for /readyz).
 	Ready func(ctx context.Context) error
 	// RequestTimeout bounds the context of each request; 0 leaves it
@@ -87,7 +90,7 @@ func New(svc *service.Service, opts Options) *Server {
 	}
 	s := &Server{
 		svc: svc, log: opts.Logger, baseURL: strings.TrimRight(opts.PublicBaseURL, "/"), adminToken: opts.AdminToken,
-		ready: opts.Ready, mux: http.NewServeMux(), limits: middleware.NewLimiter(opts.RateLimit, opts.Burst),
+		ready: opts.Ready, mux: http.NewServeMux(), limits: middleware.Shared(opts.Limiter, opts.RateLimit, opts.Burst),
 	}
 	s.routes = s.routeTable()
 	// paths knows every route's path regardless of method, to tell a wrong
@@ -108,6 +111,7 @@ func New(svc *service.Service, opts Options) *Server {
 	}
 	s.mux.HandleFunc("GET /docs", s.docsPage)
 	s.mux.HandleFunc("GET /docs/{name}", s.docsPage)
+	s.mux.HandleFunc("GET /docs/{dir}/{name}", s.docsPage)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if _, pattern := paths.Handler(r); pattern != "" {
 			w.Header().Set("Allow", strings.Join(allow[pattern], ", "))

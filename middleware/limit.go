@@ -59,3 +59,13 @@ func (l *Limiter) Allow(key string, now time.Time) bool {
 	b.tokens--
 	return true
 }
+
+// Shared returns l when it is set (one Limiter shared by every API the
+// server mounts, so that a key's budget is one whatever API it calls), or a
+// Limiter of its own of rate and burst.
+func Shared(l *Limiter, rate float64, burst int) *Limiter {
+	if l != nil {
+		return l
+	}
+	return NewLimiter(rate, burst)
+}

@@ -51,6 +51,14 @@ func TestRateLimitPerKey(t *testing.T) {
 	if res, err := live.Raw(ctx(t), "GET", "/v1/account", nil); err != nil || res.Status != 200 {
 		t.Fatalf("another key while the first is limited: %v %v", res, err)
 	}
+	// The budget is the key's, whatever API it calls: the dialects refuse
+	// it too, each in its own shape.
+	for _, path := range []string{"/api/v1/customers", "/api/v1/purchases/" + "00000000-0000-7000-8000-000000000000/", "/os/v1/payments"} {
+		res, err := test.Raw(ctx(t), "GET", path, nil, client.Header("x-api-key", keys.TestSecretKey))
+		if err != nil || res.Status != 429 {
+			t.Errorf("%s with the limited key: %v %v", path, res, err)
+		}
+	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		res, err := test.Raw(ctx(t), "GET", "/v1/account", nil)

@@ -227,19 +227,22 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// (a panic, a non-canonical path) in its own shape: the native API wraps
 	// itself with its envelope; the pages render an HTML page; the CHIP
 	// dialect answers in CHIP's error shape, the CMS dialect in its own.
+	// One rate limiter for every API: a key's budget is the same whichever
+	// it calls.
+	limits := middleware.NewLimiter(cfg.rateLimit, 0)
 	native := tillhttp.New(svc, tillhttp.Options{
-		PublicBaseURL: cfg.publicBaseURL, AdminToken: cfg.adminToken, Logger: log, RateLimit: cfg.rateLimit,
+		PublicBaseURL: cfg.publicBaseURL, AdminToken: cfg.adminToken, Logger: log, Limiter: limits,
 		Ready: st.ready, Observe: obs.Request,
 	})
 	pages := checkout.New(svc, checkout.Options{Logger: log})
 	// The dialects wrap themselves with their own envelopes, as the native
 	// API does.
-	commetAPI := commet.New(svc, commet.Options{PublicBaseURL: cfg.publicBaseURL, Logger: log, RateLimit: cfg.rateLimit,
+	commetAPI := commet.New(svc, commet.Options{PublicBaseURL: cfg.publicBaseURL, Logger: log, Limiter: limits,
 		Observe: obs.Request})
-	ordersAPI := orders.New(svc, orders.Options{Logger: log, RateLimit: cfg.rateLimit})
-	storefront := cms.New(svc, cms.Options{Logger: log, RateLimit: cfg.rateLimit, Observe: obs.Request})
+	ordersAPI := orders.New(svc, orders.Options{Logger: log, Limiter: limits})
+	storefront := cms.New(svc, cms.Options{Logger: log, Limiter: limits, Observe: obs.Request})
 	observe := middleware.RouteObserver(obs.Request)
-	chipAPI := chip.New(svc, chip.Options{Logger: log, RateLimit: cfg.rateLimit, Observe: observe})
+	chipAPI := chip.New(svc, chip.Options{Logger: log, Limiter: limits, Observe: observe})
 	handler := middleware.ByPrefix(native, append(chipAPI.Mounts(),
 		middleware.Prefix{Path: commet.Prefix, Handler: commetAPI},
 		middleware.Prefix{Path: "/cms/", Handler: storefront},

@@ -46,6 +46,9 @@ type Options struct {
 	// (0 disables limiting); Burst is the bucket size.
 	RateLimit float64
 	Burst     int
+	// Limiter, when set, is the rate limiter shared with the other APIs the
+	// server mounts (RateLimit and Burst are then unused).
+	Limiter *middleware.Limiter
 	// Observe, when set, is told of each request by its route pattern (for
 	// /metrics).
 	Observe middleware.RouteObserver
@@ -70,7 +73,7 @@ func New(svc *service.Service, opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{svc: svc, mux: http.NewServeMux(), limits: middleware.NewLimiter(opts.RateLimit, opts.Burst)}
+	s := &Server{svc: svc, mux: http.NewServeMux(), limits: middleware.Shared(opts.Limiter, opts.RateLimit, opts.Burst)}
 	paths := http.NewServeMux()
 	allow := map[string][]string{}
 	for _, rt := range s.routes() {

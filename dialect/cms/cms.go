@@ -31,6 +31,9 @@ type Options struct {
 	// (0 disables limiting); Burst is the bucket size.
 	RateLimit float64
 	Burst     int
+	// Limiter, when set, is the rate limiter shared with the other APIs the
+	// server mounts (RateLimit and Burst are then unused).
+	Limiter *middleware.Limiter
 	// RequestTimeout bounds the context of each request; 0 leaves it
 	// unbounded.
 	RequestTimeout time.Duration
@@ -51,7 +54,7 @@ func New(svc *service.Service, opts Options) *Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{svc: svc, log: opts.Logger, limits: middleware.NewLimiter(opts.RateLimit, opts.Burst)}
+	h := &Handler{svc: svc, log: opts.Logger, limits: middleware.Shared(opts.Limiter, opts.RateLimit, opts.Burst)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /cms/customer/payment/charge", h.charge)
 	mux.HandleFunc("/cms/customer/payment/charge", func(w http.ResponseWriter, r *http.Request) {

@@ -44,6 +44,9 @@ type Options struct {
 	// (0 disables limiting); Burst is the bucket size.
 	RateLimit float64
 	Burst     int
+	// Limiter, when set, is the rate limiter shared with the other APIs the
+	// server mounts (RateLimit and Burst are then unused).
+	Limiter *middleware.Limiter
 	// Observe, when set, is told of each request by its route pattern.
 	Observe middleware.RouteObserver
 }
@@ -94,7 +97,7 @@ func New(svc *service.Service, opts Options) *Server {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{svc: svc, log: opts.Logger, baseURL: strings.TrimRight(opts.PublicBaseURL, "/"),
-		limits: middleware.NewLimiter(opts.RateLimit, opts.Burst), mux: http.NewServeMux()}
+		limits: middleware.Shared(opts.Limiter, opts.RateLimit, opts.Burst), mux: http.NewServeMux()}
 	paths := http.NewServeMux()
 	allow := map[string][]string{}
 	for _, rt := range s.routes() {

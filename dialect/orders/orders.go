@@ -39,6 +39,9 @@ type Options struct {
 	// session (0 disables limiting); Burst is the bucket size.
 	RateLimit float64
 	Burst     int
+	// Limiter, when set, is the rate limiter shared with the other APIs the
+	// server mounts (RateLimit and Burst are then unused).
+	Limiter *middleware.Limiter
 }
 
 // Handler serves the API.
@@ -69,7 +72,7 @@ func New(svc *service.Service, opts Options) *Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{svc: svc, log: opts.Logger, limits: middleware.NewLimiter(opts.RateLimit, opts.Burst), mux: http.NewServeMux()}
+	h := &Handler{svc: svc, log: opts.Logger, limits: middleware.Shared(opts.Limiter, opts.RateLimit, opts.Burst), mux: http.NewServeMux()}
 	for _, rt := range h.routes() {
 		h.mux.Handle(rt.method+" "+rt.path, h.authenticate(rt))
 	}
