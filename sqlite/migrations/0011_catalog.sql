@@ -1,4 +1,4 @@
--- 0010: the catalogue (products with their items, articles, carts, shipping
+-- 0011: the catalogue (products with their items, articles, carts, shipping
 -- rates, coupons) in one table told apart by kind, each object with a
 -- per-account number unique per account, mode and kind (the CMS dialect's
 -- integer ids) and an optional key unique among objects not deleted (a

@@ -1,4 +1,4 @@
--- 0010: the catalogue, the same tables as the SQLite store's 0010: objects
+-- 0011: the catalogue, the same tables as the SQLite store's 0010: objects
 -- of every kind in one table with a per-account number unique per account,
 -- mode and kind and an optional key unique among objects not deleted; the
 -- counters of those numbers; the claims payments make on coupons and
