@@ -50,12 +50,15 @@ type Payment struct {
 	TaxCountry   string       `json:"TaxCountry"`
 	TaxBreakdown []TaxLine    `json:"TaxBreakdown"`
 	LineItems    []LineItem   `json:"LineItems"`
-	InvoiceID    string       `json:"InvoiceID"`
-	Receipt      *Receipt     `json:"Receipt"`
-	ReceiptEmail string       `json:"ReceiptEmail"` // overrides the customer's email for the receipt
-	SendReceipt  bool         `json:"SendReceipt"`
-	URL          string       `json:"URL"`
-	LinkToken    string       `json:"LinkToken"`
+	// CatalogOrder is what a catalogue charge sold (nil for other
+	// payments).
+	CatalogOrder *CatalogOrder `json:"CatalogOrder"`
+	InvoiceID    string        `json:"InvoiceID"`
+	Receipt      *Receipt      `json:"Receipt"`
+	ReceiptEmail string        `json:"ReceiptEmail"` // overrides the customer's email for the receipt
+	SendReceipt  bool          `json:"SendReceipt"`
+	URL          string        `json:"URL"`
+	LinkToken    string        `json:"LinkToken"`
 	// SuccessURL is where the hosted page sends the payer of a paid link.
 	SuccessURL string `json:"SuccessURL"`
 	// FailureURL, when set, is where the hosted page sends the payer of a

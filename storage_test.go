@@ -37,6 +37,11 @@ var storedDocuments = []struct {
 	{"processor_record", reflect.TypeFor[till.ProcessorRecord]()},
 	{"webhook_endpoint", reflect.TypeFor[till.WebhookEndpoint]()},
 	{"webhook_delivery", reflect.TypeFor[till.WebhookDelivery]()},
+	{"product", reflect.TypeFor[till.Product]()},
+	{"article", reflect.TypeFor[till.Article]()},
+	{"cart", reflect.TypeFor[till.Cart]()},
+	{"shipping_rate", reflect.TypeFor[till.ShippingRate]()},
+	{"coupon", reflect.TypeFor[till.Coupon]()},
 	{"order", reflect.TypeFor[till.Order]()},
 	{"subscription", reflect.TypeFor[till.Subscription]()},
 }

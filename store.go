@@ -199,6 +199,7 @@ type Tx interface {
 	LedgerTx
 	MailboxTx
 	WebhookTx
+	CatalogTx
 	OrderTx
 }
 
@@ -433,6 +434,42 @@ type WebhookTx interface {
 	// ListWebhookDeliveries returns a page of an event's deliveries in the
 	// scope, newest first, and whether there are more.
 	ListWebhookDeliveries(ctx context.Context, s Scope, eventID string, p Page) ([]*WebhookDelivery, bool, error)
+}
+
+// CatalogTx reads and writes the catalogue: products, articles, carts,
+// shipping rates and coupons (CatalogObject, told apart by kind), and the
+// claims payments make on coupons and once-per-user items.
+type CatalogTx interface {
+	// NextCatalogNumber allocates the next number of a kind in the scope,
+	// inside the unit of work: a number is used if and only if the unit
+	// commits.
+	NextCatalogNumber(ctx context.Context, s Scope, kind CatalogKind) (int64, error)
+	// CreateCatalogObject stores o; it returns an error wrapping
+	// ErrDuplicate when its id, number or key is taken.
+	CreateCatalogObject(ctx context.Context, o CatalogObject) error
+	// CatalogObject reads the object of kind with id into into (deleted
+	// ones included). Inside Update a store may lock it until the unit
+	// ends, as Payment does.
+	CatalogObject(ctx context.Context, s Scope, kind CatalogKind, id string, into CatalogObject) error
+	// CatalogObjectByNumber reads the object of kind with number into into.
+	CatalogObjectByNumber(ctx context.Context, s Scope, kind CatalogKind, number int64, into CatalogObject) error
+	// CatalogObjectByKey reads the object of kind with key that is not
+	// deleted into into.
+	CatalogObjectByKey(ctx context.Context, s Scope, kind CatalogKind, key string, into CatalogObject) error
+	// UpdateCatalogObject stores o if its stored Version is fromVersion,
+	// and returns an error wrapping ErrStale otherwise (ErrDuplicate when
+	// its new key is taken).
+	UpdateCatalogObject(ctx context.Context, o CatalogObject, fromVersion int64) error
+	// ListCatalogObjects returns a page of the scope's objects of kind
+	// that are not deleted, newest first, each decoded into a value of
+	// newObj, and whether there are more.
+	ListCatalogObjects(ctx context.Context, s Scope, kind CatalogKind, p Page, newObj func() CatalogObject) ([]CatalogObject, bool, error)
+	CreateCatalogClaim(ctx context.Context, c *CatalogClaim) error
+	// CountCatalogClaims counts the claims on an object of kind by a
+	// customer (by anyone when customerID is empty).
+	CountCatalogClaims(ctx context.Context, s Scope, kind CatalogKind, objectID, customerID string) (int64, error)
+	// DeleteCatalogClaims removes every claim a payment made.
+	DeleteCatalogClaims(ctx context.Context, s Scope, paymentID string) error
 }
 
 // MailboxTx reads and writes the local mailbox (receipts when no SMTP server

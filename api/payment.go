@@ -80,6 +80,7 @@ type Payment struct {
 	TaxBehavior     string              `json:"taxBehavior"`
 	TaxBreakdown    []TaxLine           `json:"taxBreakdown"`
 	LineItems       []LineItem          `json:"lineItems"`
+	CatalogOrder    *CatalogOrder       `json:"catalogOrder"`
 	InvoiceID       *string             `json:"invoiceId"`
 	Receipt         *till.Receipt       `json:"receipt"`
 	URL             *string             `json:"url"`
@@ -181,7 +182,7 @@ func PaymentOf(p *till.Payment) Payment {
 		AmountSubtotal: p.AmountSubtotal, TaxAmount: p.TaxAmount, AmountTotal: p.AmountTotal,
 		AmountCaptured: p.AmountCaptured, AmountRefunded: p.AmountRefunded, Currency: p.Currency,
 		Description: p.Description, Metadata: md, TaxBehavior: string(p.TaxBehavior), TaxBreakdown: TaxLinesOf(p.TaxBreakdown),
-		LineItems: items, InvoiceID: str(p.InvoiceID), Receipt: receipt, URL: str(p.URL), SuccessURL: str(p.SuccessURL),
+		LineItems: items, CatalogOrder: CatalogOrderOf(p.CatalogOrder), InvoiceID: str(p.InvoiceID), Receipt: receipt, URL: str(p.URL), SuccessURL: str(p.SuccessURL),
 		ExpiresAt: utcp(p.ExpiresAt), ScheduledAt: utcp(p.ScheduledAt), Capture: p.Capture, Active: p.Active,
 		Failure: p.Failure, NextAction: p.NextAction, Attempts: attempts, StatusHistory: history,
 		OrderIDs: nonNil(p.OrderIDs), SubscriptionID: str(p.SubscriptionID), BillingAddress: billingAddressOf(p.BillingAddress), ObjectVersion: p.Version, CreatedAt: utc(p.CreatedAt), UpdatedAt: utc(p.UpdatedAt), Livemode: p.Livemode,

@@ -103,7 +103,7 @@ func TestMethodNotAllowedAndDocs(t *testing.T) {
 	if page.StatusCode != 200 || !strings.HasPrefix(page.Header.Get("Content-Type"), "text/html") || !strings.Contains(buf.String(), `id="`+anchor+`"`) {
 		t.Fatalf("doc_url %s: %d, anchor %q present: %v", env2.Error.DocURL, page.StatusCode, anchor, strings.Contains(buf.String(), anchor))
 	}
-	for _, doc := range []string{"tax", "vault", "reliability", "architecture", "dialects", "dialects/commet", "dialects/chip", "dialects/orders"} {
+	for _, doc := range []string{"tax", "vault", "reliability", "architecture", "dialects", "dialects/commet", "dialects/chip", "dialects/orders", "dialects/cms"} {
 		resp, err := http.Get(env.URL + "/docs/" + doc)
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("/docs/%s: %v %v", doc, err, resp.Status)

@@ -18,6 +18,7 @@ import (
 	"github.com/tillpay/till/checkout"
 	"github.com/tillpay/till/client"
 	"github.com/tillpay/till/dialect/chip"
+	"github.com/tillpay/till/dialect/cms"
 	"github.com/tillpay/till/dialect/commet"
 	"github.com/tillpay/till/dialect/orders"
 	tillhttp "github.com/tillpay/till/http"
@@ -172,8 +173,8 @@ func Start(tb testing.TB, b Backend, opts ...Options) *Env {
 	})
 	// The same composition as till serve: the native API and, under /pay/,
 	// the pages, and the dialects (Commet under /api/v1/, CHIP under its
-	// more specific prefixes, Orders & Subscriptions under /os/v1/), each in
-	// its own middleware stack.
+	// more specific prefixes, Orders & Subscriptions under /os/v1/, the CMS
+	// storefront under /cms/), each in its own middleware stack.
 	limits := middleware.NewLimiter(o.RateLimit, 0)
 	native := tillhttp.New(env.Service, tillhttp.Options{PublicBaseURL: base, AdminToken: o.AdminToken,
 		Logger: log, Limiter: limits})
@@ -182,6 +183,7 @@ func Start(tb testing.TB, b Backend, opts ...Options) *Env {
 	chipAPI := chip.New(env.Service, chip.Options{Logger: log, Limiter: limits})
 	srv.Config.Handler = tp.wrap(middleware.ByPrefix(native, append(chipAPI.Mounts(),
 		middleware.Prefix{Path: commet.Prefix, Handler: commetAPI},
+		middleware.Prefix{Path: "/cms/", Handler: cms.New(env.Service, cms.Options{Logger: log, Limiter: limits})},
 		middleware.Prefix{Path: orders.Prefix, Handler: orders.New(env.Service, orders.Options{Logger: log, Limiter: limits})},
 		middleware.Prefix{Path: "/pay/", Handler: middleware.Stack(pages, middleware.Options{ErrorWriter: pages.WriteError, Logger: log})})...))
 	srv.Start()

@@ -33,6 +33,11 @@ func TestIsolationFromRouteTable(t *testing.T) {
 		sub := Must[*api.Subscription](t)(a.CreateSubscription(ctx, api.SubscriptionCreate{CustomerID: cust.ID, Currency: "EUR",
 			Items: orderLines("Plan", 1, 900), Interval: "month", StartDate: Ptr(paid.CreatedAt.AddDate(0, 0, 7))}))
 		session := Must[*api.CustomerSession](t)(a.CreateCustomerSession(ctx, cust.ID, api.CustomerSessionCreate{}))
+		prod := Must[*api.Product](t)(a.CreateProduct(ctx, mug(3)))
+		art := Must[*api.Article](t)(a.CreateArticle(ctx, api.ArticleCreate{Title: "Issue", Price: Amount(499), Currency: "EUR"}))
+		cart := Must[*api.Cart](t)(a.CreateCart(ctx, api.CartCreate{CustomerID: cust.ID, Lines: []api.CartLineInput{{ArticleID: art.ID, Quantity: 1}}}))
+		rate := Must[*api.ShippingRate](t)(a.CreateShippingRate(ctx, api.ShippingRateCreate{Provider: "dhl", Country: "DE", Amount: Amount(490), Currency: "EUR"}))
+		coupon := Must[*api.Coupon](t)(a.CreateCoupon(ctx, api.CouponCreate{Code: "TEN", PercentOff: "10"}))
 
 		// The id each route's path names, by the route's path.
 		ids := map[string][]string{
@@ -61,6 +66,12 @@ func TestIsolationFromRouteTable(t *testing.T) {
 			"/v1/orders/{id}/cancel":                  {order.ID},
 			"/v1/subscriptions/{id}":                  {sub.ID},
 			"/v1/subscriptions/{id}/cancel":           {sub.ID},
+			"/v1/products/{id}":                       {prod.ID},
+			"/v1/products/{id}/items/{itemId}":        {prod.ID, prod.Items[0].ID},
+			"/v1/articles/{id}":                       {art.ID},
+			"/v1/carts/{id}":                          {cart.ID},
+			"/v1/shipping-rates/{id}":                 {rate.ID},
+			"/v1/coupons/{id}":                        {coupon.ID},
 		}
 		// Routes that name no object of an account's: the admin API (its
 		// own token) and the processors' webhooks (signed, not keyed).
@@ -122,6 +133,12 @@ func TestIsolationFromRouteTable(t *testing.T) {
 		}
 		if s := Must[*api.Subscription](t)(a.Subscription(ctx, sub.ID)); s.Status != "active" {
 			t.Errorf("A's subscription after the sweep: %s", s.Status)
+		}
+		if p := Must[*api.Product](t)(a.Product(ctx, prod.ID)); p.Items[0].StockAvailable != 3 || p.Name != "Mug" {
+			t.Errorf("A's product after the sweep: %+v", p)
+		}
+		if k := Must[*api.Coupon](t)(a.Coupon(ctx, coupon.ID)); k.Code != "TEN" {
+			t.Errorf("A's coupon after the sweep: %+v", k)
 		}
 		if _, err := a.WithKey(session.Token).Customer(ctx, cust.ID); err != nil {
 			t.Errorf("A's session after the sweep: %v", err)

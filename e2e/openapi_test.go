@@ -551,6 +551,49 @@ func TestOpenAPIConformance(t *testing.T) {
 	sc.do(call{method: "DELETE", path: "/v1/webhook-endpoints/" + ep.ID, status: 200})
 	sc.do(call{method: "GET", path: "/v1/payments/" + paid.ID, status: 200})
 
+	// The catalogue.
+	var prod api.Product
+	sc.data(sc.do(call{method: "POST", path: "/v1/products", status: 200, body: api.ProductCreate{Name: "Mug", Description: "Stoneware",
+		Items: []api.ProductItemInput{{Description: "Blue", Price: Amount(1999), Currency: "EUR", SKU: "MUG-B", Shippable: true, WeightGrams: 350,
+			StockEnabled: true, StockAvailable: 3}}, Metadata: map[string]string{"line": "kitchen"}}}), &prod)
+	sc.do(call{method: "GET", path: "/v1/products?limit=5", status: 200})
+	sc.do(call{method: "GET", path: "/v1/products/" + prod.ID, status: 200})
+	sc.do(call{method: "PATCH", path: "/v1/products/" + prod.ID + "/items/" + prod.Items[0].ID, status: 200, body: `{"stockAvailable":10,"price":2099}`})
+	var art api.Article
+	sc.data(sc.do(call{method: "POST", path: "/v1/articles", status: 200, body: api.ArticleCreate{Title: "Issue 12", Price: Amount(499), Currency: "EUR"}}), &art)
+	sc.do(call{method: "GET", path: "/v1/articles", status: 200})
+	sc.do(call{method: "GET", path: "/v1/articles/" + art.ID, status: 200})
+	var cart api.Cart
+	sc.data(sc.do(call{method: "POST", path: "/v1/carts", status: 200, body: api.CartCreate{CustomerID: cust.ID, Lines: []api.CartLineInput{
+		{ProductID: prod.ID, ItemID: prod.Items[0].ID, Quantity: 2}, {ArticleID: art.ID, Quantity: 1}}}}), &cart)
+	sc.do(call{method: "GET", path: "/v1/carts", status: 200})
+	sc.do(call{method: "GET", path: "/v1/carts/" + cart.ID, status: 200})
+	sc.do(call{method: "PATCH", path: "/v1/carts/" + cart.ID, status: 200, body: api.CartUpdate{Metadata: map[string]string{"note": "gift"}}})
+	var rate api.ShippingRate
+	sc.data(sc.do(call{method: "POST", path: "/v1/shipping-rates", status: 200, body: `{"provider":"dhl","country":"DE","amount":490,"currency":"EUR","maxWeightGrams":30000}`}), &rate)
+	sc.do(call{method: "GET", path: "/v1/shipping-rates", status: 200})
+	sc.do(call{method: "GET", path: "/v1/shipping-rates/" + rate.ID, status: 200})
+	var pct, fixed api.Coupon
+	sc.data(sc.do(call{method: "POST", path: "/v1/coupons", status: 200, body: api.CouponCreate{Code: "TEN", PercentOff: "10", MaxPerCustomer: 1}}), &pct)
+	sc.data(sc.do(call{method: "POST", path: "/v1/coupons", status: 200, body: fmt.Sprintf(`{"code":"FIVE","amountOff":500,"currency":"EUR","validFrom":%q}`,
+		time.Now().UTC().Format(time.RFC3339))}), &fixed)
+	sc.do(call{method: "GET", path: "/v1/coupons", status: 200})
+	sc.do(call{method: "GET", path: "/v1/coupons/" + fixed.ID, status: 200})
+	sc.do(call{method: "PATCH", path: "/v1/products/" + prod.ID, status: 200, body: api.ProductUpdate{Name: Str("Mug (stoneware)")}})
+	sc.do(call{method: "PATCH", path: "/v1/articles/" + art.ID, status: 200, body: `{"price":599,"customPrice":true}`})
+	sc.do(call{method: "PATCH", path: "/v1/shipping-rates/" + rate.ID, status: 200, body: api.ShippingRateUpdate{Amount: Amount(590)}})
+	sc.do(call{method: "PATCH", path: "/v1/coupons/" + fixed.ID, status: 200, body: fmt.Sprintf(`{"validUntil":%q,"maxRedemptions":5}`,
+		time.Now().Add(48*time.Hour).UTC().Format(time.RFC3339))})
+	sc.do(call{method: "POST", path: "/v1/payments/charge-catalog", status: 200, body: api.CatalogChargeRequest{CustomerID: cust.ID, Currency: "EUR",
+		CartID: cart.ID, ShippingProvider: "dhl", ShippingAddress: &api.Address{Country: "DE", City: "Berlin"}, CouponCode: "ten",
+		IPAddress: "203.0.113.7", IPCountry: "DE", Metadata: map[string]string{"utm_source": "spec"}}})
+	sc.do(call{method: "POST", path: "/v1/payments/charge-catalog", status: 409, body: fmt.Sprintf(`{"customerId":%q,"currency":"EUR","productId":%q,"itemId":%q,"quantity":99,"shippingProvider":"dhl","shippingAddress":{"country":"DE"}}`,
+		cust.ID, prod.ID, prod.Items[0].ID)})
+	sc.do(call{method: "POST", path: "/v1/products", status: 400, body: `{"name":"","items":[]}`})
+	for _, path := range []string{"/v1/coupons/" + pct.ID, "/v1/shipping-rates/" + rate.ID, "/v1/carts/" + cart.ID, "/v1/articles/" + art.ID, "/v1/products/" + prod.ID} {
+		sc.do(call{method: "DELETE", path: path, status: 200})
+	}
+
 	// Deletion.
 	sc.do(call{method: "DELETE", path: "/v1/customers/" + other.ID, status: 200})
 

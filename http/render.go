@@ -56,6 +56,8 @@ func view(v any, livemode bool) any {
 		out := api.CustomerSessionOf(o.Session)
 		out.Token = o.Token
 		return out
+	case till.CatalogObject:
+		return catalogView(o)
 	case *service.Clock:
 		return api.Clock{Object: "test_clock", Now: o.Now.UTC(), OffsetSeconds: int64(o.Offset / time.Second)}
 	}

@@ -13,7 +13,9 @@ import (
 )
 
 // routeTable is every endpoint of the native API.
-func (s *Server) routeTable() []Route { return append(s.coreRoutes(), s.orderRoutes()...) }
+func (s *Server) routeTable() []Route {
+	return append(append(s.coreRoutes(), s.orderRoutes()...), s.catalogRoutes()...)
+}
 
 // coreRoutes are the endpoints of accounts, customers, payments, documents,
 // events and webhooks, and the test-mode and admin tools.

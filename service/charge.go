@@ -107,7 +107,10 @@ func (s *Service) startCharge(ctx context.Context, c *Caller, idem *Idem, req *c
 			return err
 		}
 		l.cust, l.pm, err = s.chargeTarget(ctx, tx, scope, req.customerID, req.pmID)
-		return err
+		if err != nil || req.catalog == nil {
+			return err
+		}
+		return req.catalog.resolve(ctx, tx, scope, &req.order)
 	})
 	if err != nil {
 		return nil, err
@@ -125,6 +128,9 @@ func (s *Service) startCharge(ctx context.Context, c *Caller, idem *Idem, req *c
 		TaxBehavior: behavior, TaxCountry: req.taxCountry, LineItems: req.lines, Capture: req.capture, Active: true,
 		ReceiptEmail: req.receiptEmail, SendReceipt: req.sendReceipt, ScheduledAt: req.scheduledAt,
 		OrderIDs: req.orders, SubscriptionID: req.subscriptionID, Version: 1, CreatedAt: now, UpdatedAt: now,
+	}
+	if req.catalog != nil {
+		p.CatalogOrder, p.BillingAddress = req.catalog.order, req.catalog.in.BillingAddress
 	}
 	if err := computeTax(a, cust, p, now); err != nil {
 		return nil, err
@@ -144,6 +150,11 @@ func (s *Service) startCharge(ctx context.Context, c *Caller, idem *Idem, req *c
 	}
 	l.p = p
 	err = s.store.Update(ctx, func(tx till.Tx) error {
+		if req.catalog != nil {
+			if err := s.reserveOrder(ctx, tx, scope, p, now); err != nil {
+				return err
+			}
+		}
 		if err := tx.CreatePayment(ctx, p); err != nil {
 			return err
 		}

@@ -19,6 +19,9 @@ type chargeInput struct {
 	scheduledAt  *time.Time
 	receiptEmail string
 	sendReceipt  bool
+	// catalog, for a catalogue charge, resolves what is sold into the
+	// order's amount and lines when the charge reads its customer.
+	catalog *catalogCharge
 	// orders are the orders the charge pays (PayOrders); subscriptionID
 	// the subscription it renews.
 	orders         []string
@@ -106,13 +109,7 @@ func validateOrder(v *till.Validator, in orderParams, out *order) {
 	default:
 		out.amount = *in.amount
 	}
-	if strings.TrimSpace(in.currency) == "" {
-		v.Add("currency", "currency is required (an ISO 4217 code such as EUR)")
-	} else if c, ok := till.LookupCurrency(in.currency); !ok {
-		v.AddCode(till.ECurrencyUnsupported, "currency", "currency %q is not a supported ISO 4217 currency", in.currency)
-	} else {
-		out.currency = c
-	}
+	out.currency, _ = validCurrency(v, "currency", in.currency)
 	out.description = strings.TrimSpace(in.description)
 	switch {
 	case out.description == "":
@@ -129,6 +126,19 @@ func validateOrder(v *till.Validator, in orderParams, out *order) {
 		v.Add("taxBehavior", "taxBehavior must be exclusive or inclusive")
 	}
 	out.lines = validateLineItems(v, in.lineItems, out.amount)
+}
+
+// validCurrency checks a required ISO 4217 currency code.
+func validCurrency(v *till.Validator, field, code string) (till.Currency, bool) {
+	if strings.TrimSpace(code) == "" {
+		v.Add(field, "currency is required (an ISO 4217 code such as EUR)")
+		return till.Currency{}, false
+	}
+	c, ok := till.LookupCurrency(code)
+	if !ok {
+		v.AddCode(till.ECurrencyUnsupported, field, "currency %q is not a supported ISO 4217 currency", code)
+	}
+	return c, ok
 }
 
 // validateLineItems checks itemized lines; their quantity × unitAmount must

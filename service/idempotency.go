@@ -79,6 +79,9 @@ const (
 	OpSubscriptionMake  Operation = "subscription.create"
 	OpSubscriptionEdit  Operation = "subscription.update"
 	OpSubscriptionStop  Operation = "subscription.cancel"
+	OpCatalogCreate     Operation = "catalog.create"
+	OpCatalogUpdate     Operation = "catalog.update"
+	OpCatalogDelete     Operation = "catalog.delete"
 )
 
 // legacyAPI is the API migration 6 assigned the keys stored before keys

@@ -22,6 +22,13 @@ func (s *Service) movePayment(ctx context.Context, tx till.Tx, scope till.Scope,
 	if err != nil {
 		return err
 	}
+	if to == till.StatusFailed || to == till.StatusCanceled || to == till.StatusExpired {
+		// A catalogue charge that did not take the money gives back the
+		// stock and claims it reserved, with the move.
+		if err := s.releaseOrder(ctx, tx, scope, p, now); err != nil {
+			return err
+		}
+	}
 	if then != nil {
 		if err := then(); err != nil {
 			return err

@@ -148,9 +148,10 @@ func (s *Service) queueAt(ctx context.Context, tx till.Tx, a *till.Account, p *t
 
 // maybeRetry plans the next try of a failed off-session charge after a soft
 // decline, per the account's retry policy (SPEC §11). Hard declines and
-// exhausted policies leave the payment failed.
+// exhausted policies leave the payment failed. A catalogue charge is never
+// retried: its failure gave its stock back (releaseOrder).
 func (s *Service) maybeRetry(ctx context.Context, tx till.Tx, a *till.Account, p *till.Payment, soft bool, now time.Time) error {
-	if !soft || p.Kind != till.KindCharge || !a.RetryPolicy.Enabled {
+	if !soft || p.Kind != till.KindCharge || !a.RetryPolicy.Enabled || p.CatalogOrder != nil {
 		return nil
 	}
 	tries := 0

@@ -47,6 +47,7 @@ func Run(t *testing.T, open Open) {
 		{"EventCursor", testEventCursor},
 		{"Webhooks", testWebhooks},
 		{"CustomerSessions", testCustomerSessions},
+		{"Catalog", testCatalog},
 		{"OrdersAndSubscriptions", testOrders},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

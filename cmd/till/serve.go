@@ -22,6 +22,7 @@ import (
 	"github.com/tillpay/till/api"
 	"github.com/tillpay/till/checkout"
 	"github.com/tillpay/till/dialect/chip"
+	"github.com/tillpay/till/dialect/cms"
 	"github.com/tillpay/till/dialect/commet"
 	"github.com/tillpay/till/dialect/orders"
 	tillhttp "github.com/tillpay/till/http"
@@ -225,7 +226,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// Each API is served inside its own middleware stack, answering errors
 	// (a panic, a non-canonical path) in its own shape: the native API wraps
 	// itself with its envelope; the pages render an HTML page; the CHIP
-	// dialect answers in CHIP's error shape.
+	// dialect answers in CHIP's error shape, the CMS dialect in its own.
 	// One rate limiter for every API: a key's budget is the same whichever
 	// it calls.
 	limits := middleware.NewLimiter(cfg.rateLimit, 0)
@@ -239,10 +240,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	commetAPI := commet.New(svc, commet.Options{PublicBaseURL: cfg.publicBaseURL, Logger: log, Limiter: limits,
 		Observe: obs.Request})
 	ordersAPI := orders.New(svc, orders.Options{Logger: log, Limiter: limits})
+	storefront := cms.New(svc, cms.Options{Logger: log, Limiter: limits, Observe: obs.Request})
 	observe := middleware.RouteObserver(obs.Request)
 	chipAPI := chip.New(svc, chip.Options{Logger: log, Limiter: limits, Observe: observe})
 	handler := middleware.ByPrefix(native, append(chipAPI.Mounts(),
 		middleware.Prefix{Path: commet.Prefix, Handler: commetAPI},
+		middleware.Prefix{Path: "/cms/", Handler: storefront},
 		middleware.Prefix{Path: orders.Prefix, Handler: ordersAPI},
 		middleware.Prefix{Path: "/pay/", Handler: middleware.Stack(pages, middleware.Options{ErrorWriter: pages.WriteError, Logger: log,
 			Observe: observe.By(pages.Route)})},
