@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -113,8 +114,16 @@ func TestOrdersDialect(t *testing.T) {
 		if again["human_id"] != p["human_id"] {
 			t.Errorf("human_id changed: %v then %v", p["human_id"], again["human_id"])
 		}
-		if native := Must[*api.Payment](t)(c.Payment(ctx, p["id"].(string))); native.AmountTotal != 4758 || native.InvoiceID == nil {
+		// The same payment natively: its invoice, receipt and events.
+		native := Must[*api.Payment](t)(c.Payment(ctx, p["id"].(string)))
+		if native.AmountTotal != 4758 || native.InvoiceID == nil || native.Receipt == nil || !slices.Equal(native.OrderIDs, []string{o["id"].(string)}) {
 			t.Errorf("the same payment natively: %+v", native)
+		}
+		if n := eventCount(t, ctx, c, "payment.succeeded", native.ID); n != 1 {
+			t.Errorf("%d payment.succeeded events for the dialect's payment", n)
+		}
+		if inv := Must[*api.Document](t)(c.Invoice(ctx, *native.InvoiceID)); inv.Total != 4758 {
+			t.Errorf("its invoice: %+v", inv)
 		}
 		out = osCall(t, c, "POST", "/payments", `{"orders":["`+o["id"].(string)+`"]}`, 409)
 		if code, _ := osError(t, out); code != "state_conflict" {
