@@ -138,31 +138,41 @@ func collect[T any](page, size int, keep func(T) bool, fetch func(after string) 
 	}
 }
 
-func (h *Handler) listOrders(w http.ResponseWriter, r *http.Request, c *service.Caller, _ []byte) {
+// listPage answers a page/size list of a user's objects (the user query
+// parameter narrows an admin's list to one customer): list reads the
+// service's newest-first pages, id names an object as a cursor, and render
+// renders one.
+func listPage[T, W any](h *Handler, w http.ResponseWriter, r *http.Request, list func(customerID string, p till.Page) ([]T, bool, error),
+	id func(T) string, render func(T) W) {
 	var v till.Validator
 	page, size := paging(r, &v, "user")
 	if err := v.Err(); err != nil {
 		h.WriteError(w, r, err)
 		return
 	}
-	items, more, err := collect(page, size, func(*service.OrderView) bool { return true },
-		func(after string) ([]*service.OrderView, bool, string, error) {
-			l, more, err := h.svc.ListOrders(r.Context(), c, till.OrderFilter{Page: till.Page{Limit: maxSize, StartingAfter: after}, CustomerID: r.URL.Query().Get("user")})
-			last := ""
-			if len(l) > 0 {
-				last = l[len(l)-1].Order.ID
-			}
-			return l, more, last, err
-		})
+	items, more, err := collect(page, size, func(T) bool { return true }, func(after string) ([]T, bool, string, error) {
+		l, more, err := list(r.URL.Query().Get("user"), till.Page{Limit: maxSize, StartingAfter: after})
+		last := ""
+		if len(l) > 0 {
+			last = id(l[len(l)-1])
+		}
+		return l, more, last, err
+	})
 	if err != nil {
 		h.WriteError(w, r, err)
 		return
 	}
-	out := Page[Order]{Data: make([]Order, 0, len(items)), Page: page, Size: size, HasMore: more}
-	for _, o := range items {
-		out.Data = append(out.Data, orderOf(o.Order, o.Status))
+	out := Page[W]{Data: make([]W, 0, len(items)), Page: page, Size: size, HasMore: more}
+	for _, it := range items {
+		out.Data = append(out.Data, render(it))
 	}
 	h.ok(w, http.StatusOK, out)
+}
+
+func (h *Handler) listOrders(w http.ResponseWriter, r *http.Request, c *service.Caller, _ []byte) {
+	listPage(h, w, r, func(customerID string, p till.Page) ([]*service.OrderView, bool, error) {
+		return h.svc.ListOrders(r.Context(), c, till.OrderFilter{Page: p, CustomerID: customerID})
+	}, func(o *service.OrderView) string { return o.Order.ID }, func(o *service.OrderView) Order { return orderOf(o.Order, o.Status) })
 }
 
 // --- subscriptions
@@ -209,30 +219,10 @@ func (h *Handler) getSubscription(w http.ResponseWriter, r *http.Request, c *ser
 }
 
 func (h *Handler) listSubscriptions(w http.ResponseWriter, r *http.Request, c *service.Caller, _ []byte) {
-	var v till.Validator
-	page, size := paging(r, &v, "user")
-	if err := v.Err(); err != nil {
-		h.WriteError(w, r, err)
-		return
-	}
-	items, more, err := collect(page, size, func(*service.SubscriptionView) bool { return true },
-		func(after string) ([]*service.SubscriptionView, bool, string, error) {
-			l, more, err := h.svc.ListSubscriptions(r.Context(), c, till.SubscriptionFilter{Page: till.Page{Limit: maxSize, StartingAfter: after}, CustomerID: r.URL.Query().Get("user")})
-			last := ""
-			if len(l) > 0 {
-				last = l[len(l)-1].Subscription.ID
-			}
-			return l, more, last, err
-		})
-	if err != nil {
-		h.WriteError(w, r, err)
-		return
-	}
-	out := Page[Subscription]{Data: make([]Subscription, 0, len(items)), Page: page, Size: size, HasMore: more}
-	for _, s := range items {
-		out.Data = append(out.Data, subscriptionOf(s.Subscription, s.Status))
-	}
-	h.ok(w, http.StatusOK, out)
+	listPage(h, w, r, func(customerID string, p till.Page) ([]*service.SubscriptionView, bool, error) {
+		return h.svc.ListSubscriptions(r.Context(), c, till.SubscriptionFilter{Page: p, CustomerID: customerID})
+	}, func(s *service.SubscriptionView) string { return s.Subscription.ID },
+		func(s *service.SubscriptionView) Subscription { return subscriptionOf(s.Subscription, s.Status) })
 }
 
 // --- payments
