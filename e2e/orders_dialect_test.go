@@ -240,6 +240,12 @@ func TestOrdersDialect(t *testing.T) {
 		if renewal["subject"] != sub["id"] || renewal["current_state"] != "succeeded" {
 			t.Errorf("renewal: %v", renewal)
 		}
+		if l := osCall(t, c, "GET", "/subscriptions?size=1&user="+jana.ID, nil, 200); len(l["data"].([]any)) != 1 || l["has_more"] != false {
+			t.Errorf("subscriptions: %v", l)
+		}
+		if l := osCall(t, as, "GET", "/subscriptions", nil, 200); len(l["data"].([]any)) != 0 {
+			t.Errorf("omar sees subscriptions: %v", l)
+		}
 	})
 }
 
