@@ -86,6 +86,10 @@ type Subscription struct {
 	NextPaymentDate  time.Time  `json:"NextPaymentDate"`
 	CurrentPaymentID string     `json:"CurrentPaymentID"`
 	PaymentIDs       []string   `json:"PaymentIDs"`
+	// NextPaymentID is the scheduled charge of the next renewal (renewal
+	// Renewals, at NextPaymentDate), made when the renewal before it was
+	// charged; "" when it is not made yet.
+	NextPaymentID string `json:"NextPaymentID"`
 	CanceledAt       *time.Time `json:"CanceledAt"`
 	Version          int64      `json:"Version"`
 	CreatedAt        time.Time  `json:"CreatedAt"`

@@ -87,6 +87,7 @@ type Subscription struct {
 	NextPaymentDate  *time.Time    `json:"nextPaymentDate"`
 	Renewals         int           `json:"renewals"`
 	CurrentPaymentID *string       `json:"currentPaymentId"`
+	NextPaymentID    *string       `json:"nextPaymentId"`
 	PaymentIDs       []string      `json:"paymentIds"`
 	CanceledAt       *time.Time    `json:"canceledAt"`
 	CreatedAt        time.Time     `json:"createdAt"`
@@ -100,14 +101,14 @@ func SubscriptionOf(s *till.Subscription, st till.SubscriptionStatus) Subscripti
 	if md == nil {
 		md = till.Metadata{}
 	}
-	next := utcp(&s.NextPaymentDate)
+	next, nextID := utcp(&s.NextPaymentDate), s.NextPaymentID
 	if s.CanceledAt != nil {
-		next = nil
+		next, nextID = nil, ""
 	}
 	return Subscription{ID: s.ID, Object: "subscription", CustomerID: s.CustomerID, PaymentMethodID: str(s.PaymentMethodID),
 		Currency: s.Currency, Items: orderLinesOf(s.Items), Amount: s.Amount, Description: s.Description, Metadata: md,
 		Interval: string(s.Interval), IntervalCount: s.IntervalCount, Status: string(st), StartDate: utc(s.Anchor), NextPaymentDate: next,
-		Renewals: s.Renewals, CurrentPaymentID: str(s.CurrentPaymentID), PaymentIDs: nonNil(s.PaymentIDs), CanceledAt: utcp(s.CanceledAt),
+		Renewals: s.Renewals, CurrentPaymentID: str(s.CurrentPaymentID), NextPaymentID: str(nextID), PaymentIDs: nonNil(s.PaymentIDs), CanceledAt: utcp(s.CanceledAt),
 		CreatedAt: utc(s.CreatedAt), UpdatedAt: utc(s.UpdatedAt), Livemode: s.Livemode}
 }
 

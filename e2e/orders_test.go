@@ -174,9 +174,15 @@ func TestSubscriptions(t *testing.T) {
 		renewed := func(n int) *api.Subscription {
 			t.Helper()
 			var got *api.Subscription
+			// The renewal ran, and its charge (scheduled ahead by the one
+			// before) too.
 			env.Eventually(15*time.Second, fmt.Sprintf("renewal %d", n), func() bool {
 				got = Must[*api.Subscription](t)(c.Subscription(ctx, sub.ID))
-				return got.Renewals >= n
+				if got.Renewals < n || got.CurrentPaymentID == nil {
+					return false
+				}
+				st := Must[*api.Payment](t)(c.Payment(ctx, *got.CurrentPaymentID)).Status
+				return st != "scheduled" && st != "processing"
 			})
 			if got.Renewals != n {
 				t.Fatalf("renewals %d, want %d", got.Renewals, n)
@@ -191,6 +197,11 @@ func TestSubscriptions(t *testing.T) {
 		if want := sub.StartDate.AddDate(0, 1, 0); !first.NextPaymentDate.Equal(want) {
 			t.Errorf("next payment %v, want %v", first.NextPaymentDate, want)
 		}
+		// The next renewal is already a scheduled charge at its date.
+		next := Must[*api.Payment](t)(c.Payment(ctx, *first.NextPaymentID))
+		if next.Status != "scheduled" || next.ScheduledAt == nil || !next.ScheduledAt.Equal(*first.NextPaymentDate) || *next.SubscriptionID != sub.ID {
+			t.Fatalf("the next renewal: %+v", next)
+		}
 
 		// A month later, the second; then the card declines softly.
 		Must[*api.Clock](t)(c.AdvanceClock(ctx, 31*24*3600))
@@ -199,6 +210,9 @@ func TestSubscriptions(t *testing.T) {
 			t.Fatalf("second renewal: %+v", p)
 		}
 		Must[*api.Subscription](t)(c.UpdateSubscription(ctx, sub.ID, api.SubscriptionUpdate{PaymentMethodID: Str(soft.ID)}))
+		if p := Must[*api.Payment](t)(c.Payment(ctx, *second.NextPaymentID)); *p.PaymentMethodID != soft.ID {
+			t.Fatalf("the scheduled renewal kept its card: %+v", p)
+		}
 		Must[*api.Clock](t)(c.AdvanceClock(ctx, 31*24*3600))
 		third := renewed(3)
 		declined := Must[*api.Payment](t)(c.Payment(ctx, *third.CurrentPaymentID))
@@ -216,8 +230,11 @@ func TestSubscriptions(t *testing.T) {
 
 		// Canceled: no renewal after it.
 		canceled := Must[*api.Subscription](t)(c.CancelSubscription(ctx, sub.ID))
-		if canceled.Status != "canceled" || canceled.NextPaymentDate != nil {
+		if canceled.Status != "canceled" || canceled.NextPaymentDate != nil || canceled.NextPaymentID != nil {
 			t.Fatalf("canceled: %+v", canceled)
+		}
+		if p := Must[*api.Payment](t)(c.Payment(ctx, *third.NextPaymentID)); p.Status != "canceled" {
+			t.Errorf("the scheduled renewal after the cancel: %s", p.Status)
 		}
 		// No renewal is left to run, however far the clock goes.
 		var left []*till.Task

@@ -153,13 +153,17 @@ func (s *Service) queueRenewal(ctx context.Context, tx till.Tx, a *till.Account,
 		Ref: sub.ID, Ref2: strconv.Itoa(sub.Renewals), RunAt: at, CreatedAt: s.clock.Now()})
 }
 
-// renew charges renewal t.Ref2 of subscription t.Ref. The charge is made
-// under an idempotency key of its own (the subscription and the renewal's
-// number), so a task run twice — a crash between the charge and the next
-// step — makes one payment. Then, in one unit of work, the subscription
-// records the payment, moves to the next renewal and queues it. A
-// declined renewal stays the subscription's current payment and follows
-// the retry policy; the next renewal is queued all the same.
+// renew runs renewal t.Ref2 of subscription t.Ref when it falls due. The
+// renewal's charge is the scheduled one made when the renewal before it
+// ran (NextPaymentID), which the scheduler charges by itself; without one
+// (the first renewal, or a clock that jumped past its date) it is charged
+// now. Then the next renewal is made a scheduled charge at its date — so
+// it can be seen, moved (payment_date) or paused (active) before it runs —
+// and, in one unit of work, the subscription records both and queues the
+// next run. Every charge is made under an idempotency key of its own (the
+// subscription and the renewal's number), so a task run twice makes each
+// payment once. A declined renewal follows the retry policy; the next is
+// made all the same.
 func (s *Service) renew(ctx context.Context, t *till.Task) error {
 	scope := till.Scope{AccountID: t.AccountID, Livemode: t.Livemode}
 	var a *till.Account
@@ -176,35 +180,24 @@ func (s *Service) renew(ctx context.Context, t *till.Task) error {
 	if sub.CanceledAt != nil || strconv.Itoa(sub.Renewals) != t.Ref2 {
 		return s.store.Update(ctx, func(tx till.Tx) error { return tx.DeleteTask(ctx, t.ID, "") })
 	}
-	lines := make([]LineItemParams, len(sub.Items))
-	for i, it := range sub.Items {
-		lines[i] = LineItemParams{Description: it.Description, Quantity: &it.Quantity, UnitAmount: &it.UnitAmount}
-	}
-	desc := sub.Description
-	if desc == "" {
-		desc = "Subscription " + sub.ID
-	}
-	amount := sub.Amount
-	req, err := validateCharge(ChargeParams{CustomerID: sub.CustomerID, PaymentMethodID: sub.PaymentMethodID, Amount: &amount,
-		Currency: sub.Currency, Description: desc, LineItems: lines, Metadata: sub.Metadata}, s.now(a, scope.Livemode))
-	if err != nil {
-		return err
-	}
-	req.subscriptionID = sub.ID
-	key := sub.ID + ":" + t.Ref2
-	idem := &Idem{API: "subscription", Key: key, Fingerprint: key}
-	p, err := s.charge(ctx, &Caller{Account: a, Livemode: scope.Livemode}, idem, req)
-	if p == nil {
-		if err == nil {
-			err = errors.New("service: renewal made no payment")
+	caller := &Caller{Account: a, Livemode: scope.Livemode}
+	n := sub.Renewals
+	curID := sub.NextPaymentID
+	if curID == "" {
+		p, err := s.renewalCharge(ctx, caller, a, sub, n, nil)
+		if p == nil {
+			return err
 		}
-		if till.ErrorCode(err) == till.ENotFound || till.ErrorCode(err) == till.EValidation {
-			// The customer or its method is gone: the subscription cannot
-			// renew until the merchant fixes it; the task retries with
-			// backoff, logged.
-			s.log.Warn("subscription renewal refused", "subscription", sub.ID, "err", err)
+		curID = p.ID
+	}
+	nextDate := sub.Interval.Renewal(sub.Anchor, sub.IntervalCount, n+1)
+	nextID := ""
+	if nextDate.After(s.now(a, scope.Livemode).Add(time.Minute)) {
+		p, err := s.renewalCharge(ctx, caller, a, sub, n+1, &nextDate)
+		if p == nil {
+			return err
 		}
-		return err
+		nextID = p.ID
 	}
 	return s.store.Update(ctx, func(tx till.Tx) error {
 		cur, err := tx.Subscription(ctx, scope, sub.ID)
@@ -219,10 +212,10 @@ func (s *Service) renew(ctx context.Context, t *till.Task) error {
 			return err
 		}
 		from := cur.Version
-		cur.CurrentPaymentID = p.ID
-		cur.PaymentIDs = append(cur.PaymentIDs, p.ID)
+		cur.CurrentPaymentID, cur.NextPaymentID = curID, nextID
+		cur.PaymentIDs = append(cur.PaymentIDs, curID)
 		cur.Renewals++
-		cur.NextPaymentDate = cur.Interval.Renewal(cur.Anchor, cur.IntervalCount, cur.Renewals)
+		cur.NextPaymentDate = nextDate
 		cur.UpdatedAt = s.now(a, scope.Livemode)
 		cur.Version++
 		if err := tx.UpdateSubscription(ctx, cur, from); err != nil {
@@ -236,6 +229,38 @@ func (s *Service) renew(ctx context.Context, t *till.Task) error {
 		}
 		return s.queueRenewal(ctx, tx, a, cur)
 	})
+}
+
+// renewalCharge charges renewal n of sub (now, or scheduled at at), under
+// the renewal's own idempotency key. A declined charge is returned with
+// its error, which is the decline's: the payment exists. A charge that
+// cannot be made (the customer or its method gone) returns no payment and
+// the error; the task retries with backoff, logged.
+func (s *Service) renewalCharge(ctx context.Context, c *Caller, a *till.Account, sub *till.Subscription, n int, at *time.Time) (*till.Payment, error) {
+	lines := make([]LineItemParams, len(sub.Items))
+	for i, it := range sub.Items {
+		lines[i] = LineItemParams{Description: it.Description, Quantity: &it.Quantity, UnitAmount: &it.UnitAmount}
+	}
+	desc := sub.Description
+	if desc == "" {
+		desc = "Subscription " + sub.ID
+	}
+	amount := sub.Amount
+	req, err := validateCharge(ChargeParams{CustomerID: sub.CustomerID, PaymentMethodID: sub.PaymentMethodID, Amount: &amount,
+		Currency: sub.Currency, Description: desc, LineItems: lines, Metadata: sub.Metadata, ScheduledAt: at}, s.now(a, sub.Livemode))
+	if err != nil {
+		return nil, err
+	}
+	req.subscriptionID = sub.ID
+	key := sub.ID + ":" + strconv.Itoa(n)
+	p, err := s.charge(ctx, c, &Idem{API: "subscription", Key: key, Fingerprint: key}, req)
+	if p == nil {
+		if err == nil {
+			err = errors.New("service: renewal made no payment")
+		}
+		s.log.Warn("subscription renewal refused", "subscription", sub.ID, "renewal", n, "err", err)
+	}
+	return p, err
 }
 
 // Subscription returns a subscription of the caller (a customer session:
@@ -310,6 +335,9 @@ func (s *Service) UpdateSubscription(ctx context.Context, c *Caller, idem *Idem,
 					return err
 				}
 				sub.PaymentMethodID = *in.PaymentMethodID
+				if err := s.rechargeNext(ctx, tx, c.Scope(), sub, cust); err != nil {
+					return err
+				}
 			}
 			sub.Metadata = till.MergeMetadata(sub.Metadata, in.Metadata)
 			sub.UpdatedAt = s.now(c.Account, c.Livemode)
@@ -348,8 +376,10 @@ func (s *Service) CancelSubscription(ctx context.Context, c *Caller, idem *Idem,
 				if err := tx.DeleteTasks(ctx, taskRenew, sub.ID); err != nil {
 					return err
 				}
-				if err := s.cancelWaitingRenewal(ctx, tx, c.Scope(), sub, now); err != nil {
-					return err
+				for _, id := range []string{sub.CurrentPaymentID, sub.NextPaymentID} {
+					if err := s.cancelWaitingRenewal(ctx, tx, c.Scope(), id, now); err != nil {
+						return err
+					}
 				}
 			}
 			if out, err = subscriptionView(ctx, tx, sub); err != nil {
@@ -361,13 +391,13 @@ func (s *Service) CancelSubscription(ctx context.Context, c *Caller, idem *Idem,
 	return out, err
 }
 
-// cancelWaitingRenewal cancels the current payment of a canceled
-// subscription when it waits for a retry or its scheduled time.
-func (s *Service) cancelWaitingRenewal(ctx context.Context, tx till.Tx, scope till.Scope, sub *till.Subscription, now time.Time) error {
-	if sub.CurrentPaymentID == "" {
+// cancelWaitingRenewal cancels a renewal (payment id, "" for none) of a
+// canceled subscription when it waits for a retry or its scheduled time.
+func (s *Service) cancelWaitingRenewal(ctx context.Context, tx till.Tx, scope till.Scope, id string, now time.Time) error {
+	if id == "" {
 		return nil
 	}
-	p, err := tx.Payment(ctx, scope, sub.CurrentPaymentID)
+	p, err := tx.Payment(ctx, scope, id)
 	if err != nil {
 		return err
 	}
@@ -380,5 +410,33 @@ func (s *Service) cancelWaitingRenewal(ctx context.Context, tx till.Tx, scope ti
 	}); err != nil {
 		return err
 	}
+	return tx.UpdatePayment(ctx, p, from)
+}
+
+// rechargeNext moves the scheduled charge of sub's next renewal, if it has
+// not run, to sub's payment method (the customer's default for "").
+func (s *Service) rechargeNext(ctx context.Context, tx till.Tx, scope till.Scope, sub *till.Subscription, cust *till.Customer) error {
+	if sub.NextPaymentID == "" {
+		return nil
+	}
+	p, err := tx.Payment(ctx, scope, sub.NextPaymentID)
+	if err != nil || p.Status != till.StatusScheduled {
+		return err
+	}
+	pmID := sub.PaymentMethodID
+	if pmID == "" {
+		pmID = cust.DefaultPaymentMethodID
+	}
+	if pmID == "" || pmID == p.PaymentMethodID {
+		return nil
+	}
+	pm, err := tx.PaymentMethod(ctx, scope, pmID)
+	if err != nil {
+		return err
+	}
+	from := p.Version
+	p.PaymentMethodID, p.Provider = pm.ID, pm.Provider
+	p.UpdatedAt = sub.UpdatedAt
+	p.Version++
 	return tx.UpdatePayment(ctx, p, from)
 }

@@ -97,6 +97,7 @@ type Subscription struct {
 	Metadata        map[string]string `json:"metadata"`
 	StartDate       int64             `json:"start_date"`
 	NextPaymentDate *int64            `json:"next_payment_date"`
+	NextPayment     *string           `json:"next_payment"`
 	Payments        []string          `json:"payments"`
 	CreatedAt       int64             `json:"created_at"`
 }
@@ -106,7 +107,10 @@ func subscriptionOf(s *till.Subscription, st till.SubscriptionStatus) Subscripti
 	if s.PaymentMethodID != "" {
 		pm = &s.PaymentMethodID
 	}
-	next := unix(&s.NextPaymentDate)
+	next, nextPay := unix(&s.NextPaymentDate), &s.NextPaymentID
+	if s.CanceledAt != nil || s.NextPaymentID == "" {
+		nextPay = nil
+	}
 	if s.CanceledAt != nil {
 		next = nil
 	}
@@ -116,7 +120,7 @@ func subscriptionOf(s *till.Subscription, st till.SubscriptionStatus) Subscripti
 	}
 	return Subscription{ID: s.ID, User: s.CustomerID, PaymentMethod: pm, Amount: decimal(s.Amount, s.Currency), Currency: s.Currency,
 		Status: string(st), Interval: string(s.Interval), IntervalCount: s.IntervalCount, Items: linesOf(s.Items, s.Currency),
-		Description: s.Description, Metadata: meta(s.Metadata), StartDate: s.Anchor.Unix(), NextPaymentDate: next, Payments: payments,
+		Description: s.Description, Metadata: meta(s.Metadata), StartDate: s.Anchor.Unix(), NextPaymentDate: next, NextPayment: nextPay, Payments: payments,
 		CreatedAt: s.CreatedAt.Unix()}
 }
 
