@@ -82,18 +82,18 @@ type Subscription struct {
 	Anchor time.Time `json:"Anchor"`
 	// Renewals counts the charges made; the next is renewal Renewals, due
 	// at NextPaymentDate.
-	Renewals         int        `json:"Renewals"`
-	NextPaymentDate  time.Time  `json:"NextPaymentDate"`
-	CurrentPaymentID string     `json:"CurrentPaymentID"`
-	PaymentIDs       []string   `json:"PaymentIDs"`
+	Renewals         int       `json:"Renewals"`
+	NextPaymentDate  time.Time `json:"NextPaymentDate"`
+	CurrentPaymentID string    `json:"CurrentPaymentID"`
+	PaymentIDs       []string  `json:"PaymentIDs"`
 	// NextPaymentID is the scheduled charge of the next renewal (renewal
 	// Renewals, at NextPaymentDate), made when the renewal before it was
 	// charged; "" when it is not made yet.
-	NextPaymentID string `json:"NextPaymentID"`
-	CanceledAt       *time.Time `json:"CanceledAt"`
-	Version          int64      `json:"Version"`
-	CreatedAt        time.Time  `json:"CreatedAt"`
-	UpdatedAt        time.Time  `json:"UpdatedAt"`
+	NextPaymentID string     `json:"NextPaymentID"`
+	CanceledAt    *time.Time `json:"CanceledAt"`
+	Version       int64      `json:"Version"`
+	CreatedAt     time.Time  `json:"CreatedAt"`
+	UpdatedAt     time.Time  `json:"UpdatedAt"`
 }
 
 // Interval is a subscription's period unit.
