@@ -214,14 +214,7 @@ func jsonKind(goType string) string {
 // idem is the request's Idempotency-Key, if any, in this API's scope (and
 // the session's, for a customer).
 func idem(r *http.Request, c *service.Caller, body []byte) (*service.Idem, error) {
-	key := r.Header.Get("Idempotency-Key")
-	if key == "" {
-		return nil, nil
-	}
-	if len(key) > service.MaxIdempotencyKeyLen || strings.ContainsFunc(key, func(c rune) bool { return c < 0x20 || c > 0x7e }) {
-		return nil, till.ParamError(till.EValidation, "Idempotency-Key", "Idempotency-Key must be 1–%d printable ASCII characters", service.MaxIdempotencyKeyLen)
-	}
-	return &service.Idem{API: c.IdemAPI(apiName), Key: key, Fingerprint: r.Method + " " + r.URL.Path + " " + string(body)}, nil
+	return service.KeyedRequest(c.IdemAPI(apiName), r.Header.Get("Idempotency-Key"), r.Method, r.URL.Path, body)
 }
 
 // amountOf parses a decimal amount of currency exactly into minor units.
